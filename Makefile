@@ -1,0 +1,69 @@
+# Loom: build, lint, test and bench entry points. Works from a fresh clone.
+#
+# Every recipe line runs in bash with scripts/env.sh sourced first (via BASH_ENV), so the toolchain
+# that scripts/bootstrap.sh provides (.tools/node when the system node is too old, pinned pnpm)
+# comes first on PATH, and native addons build against that node's headers.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export BASH_ENV := $(CURDIR)/scripts/env.sh
+MAKEFLAGS += --no-print-directory
+.DEFAULT_GOAL := build
+
+PACKAGES := shared ca proxy controller e2e
+BIN := node_modules/.bin
+
+# Every `bench-<name>:` rule in this file; `make bench` runs them all in order.
+BENCH_TARGETS := $(shell sed -n 's/^\(bench-[a-z0-9-]*\):.*/\1/p' $(firstword $(MAKEFILE_LIST)))
+
+.PHONY: build bootstrap install lint test check-generated bench $(BENCH_TARGETS) demo clean distclean
+
+## Toolchain: Node >= 22.19 and pnpm 10.34.8 (quiet when already there).
+bootstrap:
+	@scripts/bootstrap.sh
+
+## Dependencies: installed only when node_modules is missing or older than the lockfile/manifests.
+install: node_modules/.modules.yaml
+
+node_modules/.modules.yaml: pnpm-lock.yaml pnpm-workspace.yaml package.json $(PACKAGES:%=%/package.json) | bootstrap
+	@echo "pnpm install --frozen-lockfile"
+	@pnpm install --frozen-lockfile
+	@touch $@
+
+## Compile every package (incremental; tsc -b also typechecks tests).
+build: install
+	@$(BIN)/tsc -b
+
+## Lint with type information (needs the build's .d.ts for cross-package imports).
+lint: build
+	@$(BIN)/eslint
+
+## Regenerate shared/src/gen/ from shared/proto/ (commit the result).
+proto: install
+	@node scripts/gen-proto.mjs
+
+## Generated code is up to date: regenerates into a temp dir and fails on any difference.
+check-generated: install
+	@node scripts/gen-proto.mjs --check
+
+## Everything CI runs; the last line is "N passed, N failed[, N skipped]".
+test: build lint check-generated
+	@node scripts/test-summary.mjs
+
+## Benchmarks (DESIGN.md section 8). Each writes bench/results/<name>.json.
+bench: $(BENCH_TARGETS)
+
+bench-compile: build
+	@echo "bench-compile: not yet implemented"
+
+demo:
+	@echo "make demo will run 'loom dev' (the local cluster, DESIGN.md section 7) with the apps in examples/."
+	@echo "It arrives with the local-cluster issue; nothing to run yet."
+
+## Remove build outputs (keeps node_modules and .tools).
+clean:
+	@rm -rf $(PACKAGES:%=%/dist) .tap coverage bench/results
+
+## Also remove installed dependencies and the bootstrapped toolchain.
+distclean: clean
+	@rm -rf node_modules $(PACKAGES:%=%/node_modules) .tools

@@ -1,0 +1,2 @@
+/** @loom/ca — placeholder entry point; see README.md. */
+export {};

@@ -1,0 +1,2 @@
+/** @loom/e2e — placeholder entry point; see README.md. */
+export {};

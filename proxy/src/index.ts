@@ -1,0 +1,2 @@
+/** @loom/proxy — placeholder entry point; see README.md. */
+export {};

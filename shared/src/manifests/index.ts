@@ -1,0 +1,2 @@
+/** `@loom/shared/manifests`: manifest files → raw objects. */
+export * from './parse.js';
