@@ -18,13 +18,8 @@ export interface Command {
   run(args: readonly string[], io: Io): Promise<number>;
 }
 
-const notYetImplemented = (name: string): Command['run'] => (_args, io) => {
-  io.err(`loom ${name}: not yet implemented\n`);
-  return Promise.resolve(1);
-};
-
 export const commands: Readonly<Record<string, Command>> = {
-  why: { summary: 'evaluate a request against compiled policy and say which rule decides', run: notYetImplemented('why') },
+  why: { summary: 'evaluate a request against compiled policy and say which rule decides', run: async (args, io) => (await import('./why.js')).run(args, io) },
 };
 
 export function usage(): string {
@@ -38,7 +33,7 @@ export function usage(): string {
     ...lines,
     `  ${'help'.padEnd(width)}  print this help`,
     '',
-    'more commands are coming.',
+    "run 'loom <command> --help' for a command's options.",
     '',
   ].join('\n');
 }
@@ -78,8 +73,10 @@ if (isEntryPoint()) {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`loom: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exitCode = 1;
+      // Commands report their own errors; anything reaching here is a bug: one line, no stack trace.
+      const message = error instanceof Error ? error.message : String(error);
+      process.stderr.write(`loom: internal error: ${message.split('\n')[0] ?? ''} (please report it, with the command you ran)\n`);
+      process.exitCode = 70;
     },
   );
 }

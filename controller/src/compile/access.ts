@@ -66,7 +66,9 @@ export function authorizationOf(tt: TrafficTarget, inputs: AccessInputs): Author
         book.add(DiagnosticCode.DanglingReference, 'error', ref, `HTTPRouteGroup ${k} does not exist; this rule admits nothing`, field);
         continue;
       }
-      http.push(...selectRoutes(group, rule.matches, ref, `${field}.matches`, book));
+      // `matches: []` reads like an omitted list (as Go implementations read it): every match of the group.
+      const names = rule.matches === undefined || rule.matches.length === 0 ? undefined : rule.matches;
+      http.push(...selectRoutes(group, names, ref, `${field}.matches`, book));
       continue;
     }
     const isTcp = rule.kind === 'TCPRoute';

@@ -3,11 +3,12 @@
  * objects that shaped it. Pure and deterministic (sorted output): no clock, no I/O, no logger (DESIGN §6).
  */
 import type { Diagnostic, ObjectRef } from '@loom/shared/diagnostics';
-import { policyVersion, type InboundPort, type OutboundService, type ProxyPolicy } from '@loom/shared/policy';
+import type { InboundPort, OutboundService, ProxyPolicy } from '@loom/shared/policy';
 import type { Pod } from '@loom/shared/k8s';
 import type { MeshSnapshot, ProxyRef } from '../store/snapshot.js';
 import { indexOf, type MeshIndex } from './mesh-index.js';
 import { declaredProtocol, isMeshed, key, workloadOf } from './registry.js';
+import { versionOf } from './version.js';
 
 export interface Compiled {
   readonly policy: ProxyPolicy;
@@ -66,7 +67,8 @@ export function compile(snapshot: MeshSnapshot, proxy: ProxyRef): Compiled {
     inbound: { ports: inboundPorts(index, pod, touched), authorizations },
     outbound,
   };
-  const policy: ProxyPolicy = { version: policyVersion(body), ...body };
+  // PERFORMANCE: versionOf(body) === policyVersion(body), reusing the shared parts' canonical JSON (version.ts).
+  const policy: ProxyPolicy = { version: versionOf(body, index.canonicalOf), ...body };
   return { policy, diagnostics: index.book.about(touched) };
 }
 

@@ -6,7 +6,7 @@
 import { DiagnosticCode, type ObjectRef } from '@loom/shared/diagnostics';
 import { withSpiffeScheme } from '@loom/shared/identity';
 import type { Namespace, Pod, Service } from '@loom/shared/k8s';
-import type { Authorization, OutboundPort, OutboundService } from '@loom/shared/policy';
+import { canonicalJson, type Authorization, type OutboundPort, type OutboundService } from '@loom/shared/policy';
 import type { HTTPRouteGroup, IdentityBinding, L4Route, TrafficSplit, TrafficTarget } from '@loom/shared/smi';
 import type { MeshSnapshot } from '../store/snapshot.js';
 import { authorizationOf, refNamespace, targetRef, type AccessInputs } from './access.js';
@@ -55,6 +55,12 @@ export class MeshIndex {
   readonly #settings = new Map<Pod, PodSettings>();
   readonly #outbound = new Map<string, Memo<OutboundService | null>>();
   #reachable: { bySource: Map<string, Set<string>>; open: Set<string> } | undefined;
+  readonly #reachableBy = new Map<string, readonly string[]>();
+  /**
+   * PERFORMANCE (version.ts): canonical JSON of the memoised parts proxies share (authorizations, outbound
+   * services), computed once per snapshot instead of once per proxy. `null` = shared, not serialised yet.
+   */
+  readonly #canonical = new Map<object, string | null>();
 
   constructor(readonly snapshot: MeshSnapshot) {
     for (const ns of snapshot.namespaces) this.namespaces.set(ns.meta.name, ns);
@@ -113,9 +119,19 @@ export class MeshIndex {
       }
       m = { value: authorizationOf(tt, this.access), touched };
       this.#authz.set(tt, m);
+      if (m.value !== null) this.#canonical.set(m.value, null);
     }
     return m;
   }
+
+  /** The canonical JSON of a shared memoised part (see `#canonical`), `undefined` for any other object. */
+  readonly canonicalOf = (value: object): string | undefined => {
+    const c = this.#canonical.get(value);
+    if (c !== null) return c;
+    const json = canonicalJson(value);
+    this.#canonical.set(value, json);
+    return json;
+  };
 
   /** Does an IdentityBinding cover this pod? (Destination side: pod-precise, including label selectors.) */
   bindingCovers(b: IdentityBinding, pod: Pod): boolean {
@@ -151,25 +167,39 @@ export class MeshIndex {
   /**
    * Services a caller identity may reach (strict mode sends a proxy only these, DESIGN §5):
    * services with an endpoint whose pod admits the caller through a TrafficTarget, services with an endpoint
-   * that does not enforce (unmeshed pod, or a permissive pod), and the split roots in front of either.
+   * that does not enforce (unmeshed pod, permissive pod, or a pod admitting plaintext clients), and the split
+   * roots in front of either.
    */
   reachableServices(callerIdentity: string): string[] {
+    // PERFORMANCE: memoised per identity (a ServiceAccount's pods all ask the same question); a copy is returned.
+    const cached = this.#reachableBy.get(callerIdentity);
+    if (cached !== undefined) return [...cached];
     const r = this.#computeReachable();
     const direct = new Set<string>([...(r.bySource.get(callerIdentity) ?? []), ...r.open]);
     const out = new Set(direct);
     for (const svc of direct) for (const root of this.rootsByBackend.get(svc) ?? []) out.add(root);
-    return [...out].sort();
+    const list = [...out].sort();
+    this.#reachableBy.set(callerIdentity, list);
+    return [...list];
   }
 
   #computeReachable(): { bySource: Map<string, Set<string>>; open: Set<string> } {
     if (this.#reachable !== undefined) return this.#reachable;
     const bySource = new Map<string, Set<string>>();
+    // PERFORMANCE: services behind a destination's pods, once per pod list: destinationPods returns the same
+    // array for every TrafficTarget naming the same ServiceAccount (IdentityBindings get fresh arrays: no reuse).
+    const servicesOfPods = new Map<readonly Pod[], Set<string>>();
     for (const tt of this.snapshot.smi.trafficTargets) {
       const authz = this.authorization(tt).value;
       if (authz === null || authz.sources.length === 0) continue;
-      const services = new Set<string>();
-      for (const pod of this.destinationPods(tt)) {
-        for (const s of this.registry.servicesByPod.get(key(pod.meta.namespace, pod.meta.name)) ?? []) services.add(s);
+      const pods = this.destinationPods(tt);
+      let services = servicesOfPods.get(pods);
+      if (services === undefined) {
+        services = new Set<string>();
+        for (const pod of pods) {
+          for (const s of this.registry.servicesByPod.get(key(pod.meta.namespace, pod.meta.name)) ?? []) services.add(s);
+        }
+        servicesOfPods.set(pods, services);
       }
       if (services.size === 0) continue;
       for (const src of authz.sources) {
@@ -183,7 +213,11 @@ export class MeshIndex {
       const enforcing = slices.every((slice) =>
         slice.endpoints.every((ep) => {
           const pod = this.registry.podOf(ep.targetRef, ep.addresses, slice.meta.namespace);
-          return pod !== undefined && isMeshed(pod) && this.settings(pod).mode === 'strict';
+          // A pod that admits plaintext (allow-unmeshed) does not enforce either: a caller without the entry
+          // would pass through in plaintext and be admitted without its identity being checked.
+          if (pod === undefined || !isMeshed(pod)) return false;
+          const s = this.settings(pod);
+          return s.mode === 'strict' && !s.allowUnmeshed;
         }),
       );
       if (!enforcing) open.add(svcKey);
@@ -209,6 +243,7 @@ export class MeshIndex {
     }
     m = { value, touched };
     this.#outbound.set(svcKey, m);
+    if (value !== null) this.#canonical.set(value, null);
     return m;
   }
 

@@ -20,15 +20,16 @@ export function podSettings(pod: Pod, ns: Namespace | undefined, config: MeshCon
   const podRef = { kind: 'Pod', namespace: pod.meta.namespace, name: pod.meta.name };
   const nsMode = ns === undefined ? undefined : readMode(ns.meta.annotations[Annotations.mode] ?? ns.meta.labels[Annotations.mode], nsRef, book);
   const podMode = readMode(pod.meta.annotations[Annotations.mode], podRef, book);
-  const allow = (v: string | undefined): boolean => v === 'true';
-  const nsAllow = ns === undefined ? false : allow(ns.meta.annotations[Annotations.allowUnmeshed] ?? ns.meta.labels[Annotations.allowUnmeshed]);
+  const nsAllow = ns === undefined ? undefined : readBool(ns.meta.annotations[Annotations.allowUnmeshed] ?? ns.meta.labels[Annotations.allowUnmeshed], nsRef, book);
+  // Like the mode, a pod's own annotation (e.g. "false" in an allow-unmeshed namespace) overrides its namespace's.
+  const allow = readBool(pod.meta.annotations[Annotations.allowUnmeshed], podRef, book) ?? nsAllow ?? false;
   const opaque = new Set<number>([
     ...(ns === undefined ? [] : readPorts(ns.meta.annotations[Annotations.opaquePorts], nsRef, book)),
     ...readPorts(pod.meta.annotations[Annotations.opaquePorts], podRef, book),
   ]);
   return {
     mode: podMode ?? nsMode ?? config.mode,
-    allowUnmeshed: allow(pod.meta.annotations[Annotations.allowUnmeshed]) || nsAllow,
+    allowUnmeshed: allow,
     opaquePorts: opaque,
   };
 }
@@ -40,10 +41,24 @@ function readMode(value: string | undefined, object: { kind: string; namespace: 
     DiagnosticCode.InvalidField,
     'error',
     object,
-    `must be "strict" or "permissive", got ${JSON.stringify(value)}; using the default`,
+    `must be "strict" or "permissive", got ${JSON.stringify(value)}; treated as "strict" until fixed (fails closed)`,
     `metadata.annotations["${Annotations.mode}"]`,
   );
-  return undefined;
+  return 'strict';
+}
+
+/** `"true"` / `"false"`; anything else is reported and read as `false` (fails closed). */
+function readBool(value: string | undefined, object: { kind: string; namespace: string; name: string }, book: DiagnosticBook): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'true' || value === 'false') return value === 'true';
+  book.add(
+    DiagnosticCode.InvalidField,
+    'error',
+    object,
+    `must be "true" or "false", got ${JSON.stringify(value)}; treated as "false" until fixed (fails closed)`,
+    `metadata.annotations["${Annotations.allowUnmeshed}"]`,
+  );
+  return false;
 }
 
 /** `"8080,9000-9002"` → ports. Bad entries are reported and skipped. */

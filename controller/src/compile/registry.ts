@@ -39,6 +39,7 @@ export class Registry {
   /** Pod key → services that have it as an endpoint. */
   readonly servicesByPod = new Map<string, Set<string>>();
   readonly #endpoints = new Map<string, Endpoint[]>();
+  readonly #podByRef = new Map<object, Pod | null>();
 
   constructor(
     private readonly snapshot: MeshSnapshot,
@@ -71,7 +72,13 @@ export class Registry {
   }
 
   podOf(targetRef: { kind: string; namespace?: string; name: string } | undefined, addresses: readonly string[], namespace: string): Pod | undefined {
-    if (targetRef !== undefined && targetRef.kind === 'Pod') return this.pods.get(key(targetRef.namespace ?? namespace, targetRef.name));
+    if (targetRef !== undefined && targetRef.kind === 'Pod') {
+      // PERFORMANCE: every endpoint is resolved several times per snapshot (here, reachability, endpoints());
+      // memoised by the targetRef object, which belongs to one slice (so one namespace), to skip building keys.
+      let pod = this.#podByRef.get(targetRef);
+      if (pod === undefined) this.#podByRef.set(targetRef, (pod = this.pods.get(key(targetRef.namespace ?? namespace, targetRef.name)) ?? null));
+      return pod ?? undefined;
+    }
     for (const a of addresses) {
       const p = this.podsByIp.get(a);
       if (p !== undefined) return p;

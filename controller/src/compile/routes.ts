@@ -10,10 +10,14 @@ import type { DiagnosticBook } from './diagnostics.js';
 
 /**
  * SMI regexes are RE2 (Go). Accept the RE2 spellings JavaScript lacks: `(?P<name>` named groups and a leading
- * `(?flags)` (turned into a modifier group). Returns the JavaScript source, or an error message.
+ * `(?flags)` (turned into a modifier group). RE2 syntax that JavaScript would silently read differently (`\A`,
+ * `\z`, `\Q...\E`, `\pL`, `\x{...}`, POSIX classes `[[:digit:]]`, `]` first in a class) is refused rather than
+ * passed on with another meaning. Returns the JavaScript source, or an error message.
  */
 export function toJsRegex(source: string): { ok: true; source: string } | { ok: false; error: string } {
-  let js = source.replace(/\(\?P</g, '(?<');
+  const scanned = translateRe2(source);
+  if (!scanned.ok) return scanned;
+  let js = scanned.source;
   const flags = /^\(\?([imsU]+)\)/.exec(js);
   if (flags !== null) {
     const f = flags[1] ?? '';
@@ -27,6 +31,40 @@ export function toJsRegex(source: string): { ok: true; source: string } | { ok: 
     return { ok: false, error: err instanceof Error ? err.message : String(err) };
   }
   return { ok: true, source: js };
+}
+
+/** RE2 escapes JavaScript (without the `u` flag) reads as plain letters. */
+const RE2_ONLY_ESCAPES = new Set(['A', 'z', 'Q', 'E', 'p', 'P', 'C', 'a']);
+
+/** One pass over the RE2 source: `(?P<` → `(?<` outside classes; RE2-only syntax → an error. */
+function translateRe2(source: string): { ok: true; source: string } | { ok: false; error: string } {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i] ?? '';
+    if (c === '\\') {
+      const e = source[i + 1] ?? '';
+      if (RE2_ONLY_ESCAPES.has(e) || (e === 'x' && source[i + 2] === '{')) return { ok: false, error: `RE2 escape \\${e} has no JavaScript equivalent` };
+      out += c + e;
+      i++;
+    } else if (inClass) {
+      if (c === '[' && source[i + 1] === ':') return { ok: false, error: 'RE2 POSIX classes such as [[:digit:]] have no JavaScript equivalent' };
+      if (c === ']') inClass = false;
+      out += c;
+    } else if (c === '[') {
+      inClass = true;
+      const negated = source[i + 1] === '^';
+      if (source[i + (negated ? 2 : 1)] === ']') return { ok: false, error: 'RE2 reads "]" first in a character class as a literal, JavaScript does not; write \\] instead' };
+      out += negated ? '[^' : '[';
+      if (negated) i++;
+    } else if (source.startsWith('(?P<', i)) {
+      out += '(?<';
+      i += 3;
+    } else {
+      out += c;
+    }
+  }
+  return { ok: true, source: out };
 }
 
 function groupRef(g: HTTPRouteGroup): ObjectRef {

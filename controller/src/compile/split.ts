@@ -46,7 +46,8 @@ export interface SplitInputs {
 
 /** The routes selecting split traffic (v1alpha3+ `matches`), or `null` for all traffic. */
 export function splitMatches(ts: TrafficSplit, inputs: SplitInputs): HttpRoute[] | null {
-  if (ts.matches === undefined) return null;
+  // `matches: []` reads like an omitted list: all traffic to the root is split.
+  if (ts.matches === undefined || ts.matches.length === 0) return null;
   const routes: HttpRoute[] = [];
   for (const [i, m] of ts.matches.entries()) {
     const group = inputs.httpRouteGroups.get(key(ts.meta.namespace, m.name));

@@ -41,6 +41,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 function describe(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (v === null) return 'null';
+  if (typeof v === 'object') return 'an object';
   return `a ${typeof v}`;
 }
 
@@ -95,7 +96,7 @@ export function parseManifests(text: string, source: string): ParsedManifests {
       }
       // Items of typed lists (PodList from the API) may omit apiVersion and kind.
       const itemKind = kind === 'List' ? undefined : kind.slice(0, -'List'.length);
-      items.forEach((item, j) => {
+      (items as unknown[]).forEach((item, j) => {
         const filled =
           itemKind !== undefined && isRecord(item)
             ? { ...(item['apiVersion'] === undefined ? { apiVersion: raw['apiVersion'] } : {}), ...(item['kind'] === undefined ? { kind: itemKind } : {}), ...item }

@@ -119,7 +119,7 @@ function metaFromHub(meta: Meta): RawObjectMeta {
  * removed (undefined). An `annotations` map emptied by removals is dropped.
  */
 function metadata(meta: Meta, rawMetadata: unknown, set: Readonly<Record<string, string | undefined>>): RawObjectMeta {
-  const base: RawObjectMeta = isRecord(rawMetadata) ? (structuredClone(rawMetadata) as RawObjectMeta) : metaFromHub(meta);
+  const base: RawObjectMeta = isRecord(rawMetadata) ? structuredClone(rawMetadata) : metaFromHub(meta);
   const keys = Object.keys(set);
   if (keys.length === 0) return base;
   const had = isRecord(base.annotations) ? base.annotations : undefined;
@@ -139,7 +139,8 @@ function metadata(meta: Meta, rawMetadata: unknown, set: Readonly<Record<string,
   }
   if (!changed) return base;
   if (Object.keys(annotations).length === 0) {
-    const { annotations: _dropped, ...rest } = base;
+    const rest = { ...base };
+    delete rest.annotations;
     return rest;
   }
   return { ...base, annotations };

@@ -10,7 +10,10 @@
  * exact; defaults such as "empty namespace = the TrafficTarget's own" are applied by the compiler.
  */
 
-/** Metadata the compiler and diagnostics need. Everything else in `metadata` is kept verbatim in `raw`. */
+/**
+ * Metadata the compiler and diagnostics need. The rest of `metadata` is not kept: the conversion webhook passes the
+ * raw metadata to `denormalize` alongside the hub.
+ */
 export interface Meta {
   readonly namespace: string;
   readonly name: string;

@@ -127,7 +127,7 @@ export function readList(p: Problems, obj: RawRecord, key: string, path: string,
   const expected = opts.expected ?? 'a list';
   if (v === undefined) return opts.required === true ? required(p, at(path, key), expected) : undefined;
   if (!Array.isArray(v)) return wrong(p, at(path, key), expected, v);
-  return v;
+  return v as unknown[];
 }
 
 export function readRecord(p: Problems, obj: RawRecord, key: string, path: string, opts: { readonly required?: boolean; readonly expected?: string } = {}): RawRecord | undefined {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { formatMilli, parseQuantityMilli } from '../../src/smi/quantity.js';
 
-t.test('parses quantities to exact milli-values', async (t) => {
+t.test('parses quantities to exact milli-values', (t) => {
   const ok: [string | number, bigint][] = [
     ['1', 1000n],
     ['500m', 500n],
@@ -29,9 +29,10 @@ t.test('parses quantities to exact milli-values', async (t) => {
   for (const [q, milli] of ok) {
     t.strictSame(parseQuantityMilli(q), { ok: true, milli }, `${JSON.stringify(q)}`);
   }
+  t.end();
 });
 
-t.test('refuses what is not a non-negative quantity with milli precision', async (t) => {
+t.test('refuses what is not a non-negative quantity with milli precision', (t) => {
   const bad: [string | number, string][] = [
     ['ten', 'syntax'],
     ['', 'syntax'],
@@ -53,11 +54,13 @@ t.test('refuses what is not a non-negative quantity with milli precision', async
     ['1e999', 'too-large'],
   ];
   for (const [q, reason] of bad) t.strictSame(parseQuantityMilli(q), { ok: false, reason }, `${JSON.stringify(q)} → ${reason}`);
+  t.end();
 });
 
-t.test('formats milli-values canonically', async (t) => {
+t.test('formats milli-values canonically', (t) => {
   t.equal(formatMilli(1000n), '1');
   t.equal(formatMilli(500n), '500m');
   t.equal(formatMilli(0n), '0');
   t.equal(formatMilli(2500n), '2500m');
+  t.end();
 });
