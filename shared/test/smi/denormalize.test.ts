@@ -5,6 +5,7 @@ import { decodeSmi } from '../../src/smi/decode.js';
 import { denormalize } from '../../src/smi/denormalize.js';
 import type { SmiObject } from '../../src/smi/model.js';
 import { servedVersionsOf } from '../../src/smi/versions.js';
+import { SMI_REFERENCE_SAMPLES } from './samples.js';
 
 type Raw = Record<string, unknown>;
 
@@ -44,76 +45,7 @@ function canonical(raw: unknown): unknown {
 // ---------------------------------------------------------------------------------------------
 // Corpus: the smi-reference §2 samples verbatim, plus realistic objects of every version.
 
-const CORPUS_YAML = `
-apiVersion: access.smi-spec.io/v1alpha1        # legacy flat shape
-kind: TrafficTarget
-metadata: {name: orders-from-web, namespace: shop}
-destination: {kind: ServiceAccount, name: orders, namespace: shop, port: 8080}
-specs:
-- {kind: HTTPRouteGroup, name: orders-api, matches: [read]}
-sources:
-- {kind: ServiceAccount, name: web, namespace: shop}
----
-apiVersion: access.smi-spec.io/v1alpha3        # port moved into a TCPRoute
-kind: TrafficTarget
-metadata: {name: orders-from-web, namespace: shop}
-spec:
-  destination: {kind: ServiceAccount, name: orders, namespace: shop}
-  rules:
-  - {kind: TCPRoute, name: orders-port}
-  - {kind: HTTPRouteGroup, name: orders-api, matches: [read]}
-  sources:
-  - {kind: ServiceAccount, name: web, namespace: shop}
----
-apiVersion: access.smi-spec.io/v1alpha4
-kind: IdentityBinding
-metadata: {name: orders, namespace: shop}
-spec:
-  schemes:
-    serviceAccount: orders
-    spiffeIdentities: ["cluster.local/ns/shop/sa/orders"]
----
-apiVersion: access.smi-spec.io/v1alpha4
-kind: TrafficTarget
-metadata: {name: orders-from-web, namespace: shop}
-spec:
-  destination: {kind: IdentityBinding, group: access.smi-spec.io, name: orders, namespace: shop}
-  rules: [{kind: TCPRoute, name: orders-port}]
-  sources: [{kind: IdentityBinding, group: access.smi-spec.io, name: web, namespace: shop}]
----
-apiVersion: specs.smi-spec.io/v1alpha4
-kind: HTTPRouteGroup
-metadata: {name: orders-api, namespace: shop}
-spec:
-  matches:
-  - {name: read, pathRegex: "/orders(/.*)?", methods: [GET, HEAD]}
-  - name: beta
-    headers:
-    - x-beta: "^on$"          # SDK list form; docs also show \`headers: {x-beta: "^on$"}\`
----
-apiVersion: specs.smi-spec.io/v1alpha4
-kind: TCPRoute
-metadata: {name: orders-port, namespace: shop}
-spec: {matches: {ports: [8080]}}
----
-apiVersion: split.smi-spec.io/v1alpha1
-kind: TrafficSplit
-metadata: {name: cart-rollout, namespace: shop}
-spec:
-  service: cart
-  backends:
-  - {service: cart-v1, weight: "1"}     # 1000m
-  - {service: cart-v2, weight: 500m}    # about 1/3 of traffic
----
-apiVersion: split.smi-spec.io/v1alpha4
-kind: TrafficSplit
-metadata: {name: cart-ab, namespace: shop}
-spec:
-  service: cart
-  matches: [{kind: HTTPRouteGroup, name: beta-users}]
-  backends:
-  - {service: cart-v1, weight: 0}
-  - {service: cart-v2, weight: 100}
+const CORPUS_YAML = `${SMI_REFERENCE_SAMPLES}
 ---
 # access v1alpha2 with a port, metadata as a server sends it
 apiVersion: access.smi-spec.io/v1alpha2
