@@ -61,9 +61,9 @@ interface Scenario {
   readonly rounds: number;
 }
 
-/** The scenarios; quick runs keep their names with a fifth of the mesh and fewer samples. */
+/** The scenarios; quick runs keep their names with half the mesh, one round and fewer samples. */
 function scenarios(quick: boolean): Scenario[] {
-  const scale = quick ? 5 : 1;
+  const scale = quick ? 2 : 1;
   const samples = quick ? 300 : 1000;
   const rounds = quick ? 1 : 3;
   return [
