@@ -44,7 +44,17 @@ export interface EvaluatedRequest {
 
 export type Code = DecisionCode | 'no-endpoints' | 'not-enforced';
 
-export interface DestinationResult {
+/** A decision as `loom why` reports it: for one destination, and overall. */
+export interface Verdict {
+  readonly allowed: boolean;
+  readonly audit: boolean;
+  readonly code: Code;
+  readonly reason: string;
+  readonly trafficTarget: string | null;
+  readonly route: string | null;
+}
+
+export interface DestinationResult extends Verdict {
   /** Backend (or root) service `ns/name` the endpoint belongs to. */
   readonly service: string;
   /** Split weight of that backend; `null` when the request is not split. */
@@ -56,15 +66,9 @@ export interface DestinationResult {
   readonly port: number;
   readonly meshed: boolean;
   readonly identity: string | null;
-  readonly allowed: boolean;
-  readonly audit: boolean;
-  readonly code: Code;
-  readonly reason: string;
-  readonly trafficTarget: string | null;
-  readonly route: string | null;
 }
 
-export interface WhyResult {
+export interface WhyResult extends Verdict {
   readonly from: {
     readonly pod: string | null;
     readonly identity: string | null;
@@ -74,12 +78,6 @@ export interface WhyResult {
   };
   readonly to: { readonly service: string; readonly port: number; readonly portName: string | null; readonly protocol: AppProtocol };
   readonly request: EvaluatedRequest;
-  readonly allowed: boolean;
-  readonly audit: boolean;
-  readonly code: Code;
-  readonly reason: string;
-  readonly trafficTarget: string | null;
-  readonly route: string | null;
   /** TrafficSplit in effect on the port (whether or not it applies to this request), `ns/name`. */
   readonly trafficSplit: string | null;
   /** Weights in effect for this request; `null` when there is no split or it does not apply. */
