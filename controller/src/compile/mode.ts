@@ -34,35 +34,33 @@ export function podSettings(pod: Pod, ns: Namespace | undefined, config: MeshCon
   };
 }
 
-function readMode(value: string | undefined, object: { kind: string; namespace: string; name: string }, book: DiagnosticBook): Mode | undefined {
-  if (value === undefined) return undefined;
-  if (value === 'strict' || value === 'permissive') return value;
-  book.add(
-    DiagnosticCode.InvalidField,
-    'error',
-    object,
-    `must be "strict" or "permissive", got ${JSON.stringify(value)}; treated as "strict" until fixed (fails closed)`,
-    `metadata.annotations["${Annotations.mode}"]`,
-  );
-  return 'strict';
+type Ref = { kind: string; namespace: string; name: string };
+
+function readMode(value: string | undefined, object: Ref, book: DiagnosticBook): Mode | undefined {
+  return readChoice(value, ['strict', 'permissive'] as const, 'strict', Annotations.mode, object, book);
 }
 
-/** `"true"` / `"false"`; anything else is reported and read as `false` (fails closed). */
-function readBool(value: string | undefined, object: { kind: string; namespace: string; name: string }, book: DiagnosticBook): boolean | undefined {
+function readBool(value: string | undefined, object: Ref, book: DiagnosticBook): boolean | undefined {
+  const v = readChoice(value, ['true', 'false'] as const, 'false', Annotations.allowUnmeshed, object, book);
+  return v === undefined ? undefined : v === 'true';
+}
+
+/** An annotation with a fixed set of values; anything else is reported and read as `failClosed`. */
+function readChoice<T extends string>(value: string | undefined, choices: readonly T[], failClosed: T, annotation: string, object: Ref, book: DiagnosticBook): T | undefined {
   if (value === undefined) return undefined;
-  if (value === 'true' || value === 'false') return value === 'true';
+  if ((choices as readonly string[]).includes(value)) return value as T;
   book.add(
     DiagnosticCode.InvalidField,
     'error',
     object,
-    `must be "true" or "false", got ${JSON.stringify(value)}; treated as "false" until fixed (fails closed)`,
-    `metadata.annotations["${Annotations.allowUnmeshed}"]`,
+    `must be ${choices.map((c) => `"${c}"`).join(' or ')}, got ${JSON.stringify(value)}; treated as "${failClosed}" until fixed (fails closed)`,
+    `metadata.annotations["${annotation}"]`,
   );
-  return false;
+  return failClosed;
 }
 
 /** `"8080,9000-9002"` → ports. Bad entries are reported and skipped. */
-export function readPorts(value: string | undefined, object: { kind: string; namespace: string; name: string }, book: DiagnosticBook): number[] {
+export function readPorts(value: string | undefined, object: Ref, book: DiagnosticBook): number[] {
   if (value === undefined || value.trim() === '') return [];
   const out: number[] = [];
   for (const part of value.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
