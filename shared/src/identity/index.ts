@@ -1,1 +1,6 @@
 export * from './spiffe.js';
+export * from './pem.js';
+export * from './keys.js';
+export * from './csr.js';
+export * from './renewal.js';
+export * as asn1 from './asn1.js';

@@ -1,0 +1,178 @@
+/**
+ * The certificate authority: signs workload leaves from CSRs and the controller's own serving certificates,
+ * with the active issuer of a {@link CaMaterial}. Material changes (rotation, reload) swap atomically with
+ * {@link CertificateAuthority.replace}; a signing call uses one consistent material from start to end.
+ */
+import { X509Certificate, type KeyObject } from 'node:crypto';
+import { parseCsr, parseSpiffeId, renewAfter, spiffeId, CsrError, describeKey, type WorkloadIdentity } from '@loom/shared/identity';
+import type { CaMaterial } from './material.js';
+import { emptyName, signCertificate } from './x509/certificate.js';
+
+export const DEFAULT_LEAF_LIFETIME_MS = 24 * 3_600_000;
+/** Leaves are backdated by this much, so a peer whose clock is slightly behind accepts them at once. */
+export const DEFAULT_CLOCK_SKEW_MS = 5 * 60_000;
+/** The shortest leaf Loom will issue; an issuer closer than this to its own expiry is refused. */
+export const MIN_LEAF_LIFETIME_MS = 10 * 60_000;
+
+export interface AuthorityOptions {
+  readonly trustDomain: string;
+  readonly leafLifetimeMs?: number;
+  readonly clockSkewMs?: number;
+  /** Epoch milliseconds; injectable for tests. */
+  readonly now?: () => number;
+}
+
+export interface IssuedCertificate {
+  /** The leaf, PEM. */
+  readonly certificatePem: string;
+  /** The leaf followed by the intermediates up to, excluding, the root (CertifyResponse.certificate_chain). */
+  readonly chain: readonly string[];
+  /** Root PEMs to trust for peers (CertifyResponse.trust_bundle). */
+  readonly trustBundle: readonly string[];
+  readonly serial: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** When renewal should start (2/3 of the life), before the client's jitter. */
+  readonly renewAfter: Date;
+}
+
+/**
+ * Why a CSR was refused. `code` maps onto gRPC status codes: `invalid-argument` for a CSR that is malformed,
+ * badly signed, of an unaccepted key type, or asking for more than one SPIFFE ID; `permission-denied` for a
+ * well-formed CSR asking for another identity than the caller's.
+ */
+export class CsrRefused extends Error {
+  override readonly name = 'CsrRefused';
+  constructor(
+    readonly code: 'invalid-argument' | 'permission-denied',
+    message: string,
+    /** What the CSR asked for, when it was readable. */
+    readonly requested?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** "ns/<ns> sa/<sa>" for messages. */
+export const describeIdentity = (identity: WorkloadIdentity): string => `ns/${identity.namespace} sa/${identity.serviceAccount}`;
+
+export class CertificateAuthority {
+  #material: CaMaterial;
+  #bundlePem: readonly string[];
+  readonly #trustDomain: string;
+  readonly #leafLifetimeMs: number;
+  readonly #clockSkewMs: number;
+  readonly #now: () => number;
+
+  constructor(material: CaMaterial, options: AuthorityOptions) {
+    this.#material = material;
+    this.#bundlePem = Object.freeze(material.bundle.map((root) => root.toString()));
+    this.#trustDomain = options.trustDomain;
+    this.#leafLifetimeMs = options.leafLifetimeMs ?? DEFAULT_LEAF_LIFETIME_MS;
+    this.#clockSkewMs = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
+    this.#now = options.now ?? Date.now;
+    if (!(this.#leafLifetimeMs >= MIN_LEAF_LIFETIME_MS)) throw new RangeError(`leaf lifetime must be at least ${MIN_LEAF_LIFETIME_MS / 60_000} minutes`);
+  }
+
+  get material(): CaMaterial {
+    return this.#material;
+  }
+
+  get trustDomain(): string {
+    return this.#trustDomain;
+  }
+
+  /** The PEM roots proxies should trust. */
+  get trustBundle(): readonly string[] {
+    return this.#bundlePem;
+  }
+
+  /** Swaps in new material (after a rotation step or a reload); later signatures use it. */
+  replace(material: CaMaterial): void {
+    this.#material = material;
+    this.#bundlePem = Object.freeze(material.bundle.map((root) => root.toString()));
+  }
+
+  /**
+   * Verifies a workload CSR and signs it for `caller`, the identity its credentials proved. The leaf carries
+   * exactly the caller's SPIFFE ID and nothing else the CSR asked for. Throws {@link CsrRefused}.
+   */
+  signWorkloadCsr(csrPem: string, caller: WorkloadIdentity): IssuedCertificate {
+    let csr;
+    try {
+      csr = parseCsr(csrPem);
+    } catch (error) {
+      if (error instanceof CsrError) throw new CsrRefused('invalid-argument', error.message);
+      throw error;
+    }
+    if (csr.keyType === undefined) {
+      throw new CsrRefused('invalid-argument', `CSR key ${describeKey(csr.publicKey)} is not accepted (use ECDSA P-256)`);
+    }
+    const { uris, dnsNames, ipAddresses, emails, others } = csr.sans;
+    const extras = [
+      ...dnsNames.map((name) => `DNS:${name}`),
+      ...ipAddresses.map((ip) => `IP:${ip}`),
+      ...emails.map((email) => `email:${email}`),
+      ...(others > 0 ? [`${others} other name(s)`] : []),
+    ];
+    if (uris.length !== 1 || extras.length > 0) {
+      const asked = [...uris.map((uri) => `URI:${uri}`), ...extras].join(', ') || 'none';
+      throw new CsrRefused('invalid-argument', `CSR must ask for exactly one SAN, the SPIFFE ID URI; it asks for ${asked}`);
+    }
+    if (csr.otherExtensions.length > 0) {
+      throw new CsrRefused(
+        'invalid-argument',
+        `CSR requests extensions Loom does not grant (${csr.otherExtensions.join(', ')}); request only the SPIFFE ID subjectAltName`,
+      );
+    }
+    const requestedUri = uris[0] ?? '';
+    const requested = parseSpiffeId(requestedUri);
+    const expected = spiffeId(caller.trustDomain, caller.namespace, caller.serviceAccount);
+    if (requestedUri !== expected) {
+      const asked = requested === null ? `"${requestedUri}"` : requested.trustDomain !== caller.trustDomain ? `trust domain "${requested.trustDomain}"` : describeIdentity(requested);
+      throw new CsrRefused('permission-denied', `token is for ${describeIdentity(caller)}, CSR asks for ${asked}`, requestedUri);
+    }
+    return this.issue(csr.publicKey, { uris: [expected] });
+  }
+
+  /**
+   * Signs a leaf for `publicKey` with the given SANs, no CSR involved: the controller's own serving
+   * certificates (SPIFFE ID + DNS names) and `loom ca issue`.
+   */
+  issue(publicKey: KeyObject, names: { readonly uris?: readonly string[]; readonly dnsNames?: readonly string[] }, lifetimeMs?: number): IssuedCertificate {
+    const material = this.#material;
+    const issuer = material.issuer;
+    const now = this.#now();
+    const issuerNotAfter = Date.parse(issuer.certificate.validTo);
+    const notAfter = Math.min(now + (lifetimeMs ?? this.#leafLifetimeMs), issuerNotAfter);
+    if (notAfter - now < MIN_LEAF_LIFETIME_MS) {
+      throw new Error(`the issuer expires at ${new Date(issuerNotAfter).toISOString()}: too soon to issue leaves; rotate the CA (loom ca rotate)`);
+    }
+    const notBefore = Math.max(now - this.#clockSkewMs, Date.parse(issuer.certificate.validFrom));
+    const signed = signCertificate(
+      {
+        subjectDer: emptyName(),
+        publicKey,
+        notBefore: new Date(notBefore),
+        notAfter: new Date(notAfter),
+        isCa: false,
+        ...(names.uris === undefined ? {} : { uris: names.uris }),
+        ...(names.dnsNames === undefined ? {} : { dnsNames: names.dnsNames }),
+      },
+      issuer,
+    );
+    const validity = { notBefore: Date.parse(signed.certificate.validFrom), notAfter: Date.parse(signed.certificate.validTo) };
+    return {
+      certificatePem: signed.pem,
+      chain: issuer.isRoot ? [signed.pem] : [signed.pem, issuer.pem, ...issuer.intermediates],
+      trustBundle: this.#bundlePem,
+      serial: signed.certificate.serialNumber,
+      notBefore: new Date(validity.notBefore),
+      notAfter: new Date(validity.notAfter),
+      renewAfter: new Date(renewAfter(validity)),
+    };
+  }
+}
+
+/** Parsed certificates of a PEM chain, for callers that hold PEM strings. */
+export const parseChain = (chain: readonly string[]): X509Certificate[] => chain.map((pem) => new X509Certificate(pem));

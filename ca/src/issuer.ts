@@ -1,0 +1,165 @@
+/**
+ * Issuers: the certificate + key that sign leaves. Either a self-signed root Loom creates, or an
+ * operator-supplied CA (root or intermediate, with its chain). Loading validates everything up front and
+ * explains what is wrong; a broken issuer is never silently replaced.
+ */
+import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { DEFAULT_KEY_TYPE, describeKey, generateKeySync, keyTypeOf, splitPemCertificates, type KeyType } from '@loom/shared/identity';
+import { keyIdentifier, nameDer, signSelf, subjectDerOf } from './x509/certificate.js';
+import { OID } from './x509/oids.js';
+
+export interface Issuer {
+  readonly certificate: X509Certificate;
+  /** The issuer certificate, PEM. */
+  readonly pem: string;
+  /** Certificates above the issuer up to, excluding, the root (PEM); empty when the issuer is a root. */
+  readonly intermediates: readonly string[];
+  /** The self-signed root this issuer chains to (itself when it is a root). */
+  readonly root: X509Certificate;
+  /** The issuer is itself the root (leaves then carry no intermediates). */
+  readonly isRoot: boolean;
+  readonly privateKey: KeyObject;
+  readonly keyType: KeyType;
+  /** DER of the issuer's subject Name (written as each leaf's issuer). */
+  readonly subjectDer: Buffer;
+  /** The issuer's subjectKeyIdentifier (written as each leaf's authorityKeyIdentifier). */
+  readonly keyIdentifier: Buffer;
+}
+
+/** An issuer that cannot be used; `message` names the file or field and what is wrong. */
+export class IssuerError extends Error {
+  override readonly name = 'IssuerError';
+}
+
+export const DAY_MS = 86_400_000;
+export const DEFAULT_ROOT_LIFETIME_MS = 365 * DAY_MS;
+
+export interface RootOptions {
+  readonly trustDomain: string;
+  readonly keyType?: KeyType;
+  readonly lifetimeMs?: number;
+  /** Epoch milliseconds; Date.now() when omitted. */
+  readonly now?: number;
+}
+
+/**
+ * A new self-signed root. Its common name carries the creation time, so the old and new roots of a rotation
+ * have distinct names (chain building matches by name before key identifier); its URI SAN is the trust domain.
+ */
+export function createRoot(options: RootOptions): Issuer {
+  const now = options.now ?? Date.now();
+  const { privateKey, publicKey } = generateKeySync(options.keyType ?? DEFAULT_KEY_TYPE);
+  const stamp = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
+  const subjectDer = nameDer([
+    [OID.organization, 'Loom'],
+    [OID.commonName, `Loom root CA ${options.trustDomain} ${stamp}`],
+  ]);
+  const signed = signSelf(
+    {
+      subjectDer,
+      publicKey,
+      notBefore: new Date(now - 60_000),
+      notAfter: new Date(now + (options.lifetimeMs ?? DEFAULT_ROOT_LIFETIME_MS)),
+      isCa: true,
+      uris: [`spiffe://${options.trustDomain}`],
+    },
+    privateKey,
+  );
+  return issuerFrom(signed.certificate, [], signed.certificate, privateKey);
+}
+
+function issuerFrom(certificate: X509Certificate, intermediates: readonly X509Certificate[], root: X509Certificate, privateKey: KeyObject): Issuer {
+  const keyType = keyTypeOf(privateKey);
+  if (keyType === undefined) throw new IssuerError(`issuer key ${describeKey(privateKey)} is not supported (use EC P-256/P-384 or RSA 2048-4096)`);
+  return {
+    certificate,
+    pem: certificate.toString(),
+    intermediates: intermediates.map((cert) => cert.toString()),
+    root,
+    isRoot: root.fingerprint256 === certificate.fingerprint256,
+    privateKey,
+    keyType,
+    subjectDer: subjectDerOf(certificate),
+    keyIdentifier: keyIdentifier(certificate.publicKey),
+  };
+}
+
+const isSelfSigned = (cert: X509Certificate): boolean => cert.checkIssued(cert) && cert.verify(cert.publicKey);
+const describe = (cert: X509Certificate): string => `"${cert.subject.replace(/\n/g, ', ')}"`;
+
+function parseCertificates(pem: string, source: string): X509Certificate[] {
+  let blocks: string[];
+  try {
+    blocks = splitPemCertificates(pem);
+  } catch (error) {
+    throw new IssuerError(`${source}: ${(error as Error).message}`);
+  }
+  return blocks.map((block, index) => {
+    try {
+      return new X509Certificate(block);
+    } catch {
+      throw new IssuerError(`${source}: certificate ${index + 1} is not a valid X.509 certificate`);
+    }
+  });
+}
+
+/** Parses PEM certificates; throws {@link IssuerError} naming `source`. */
+export function readCertificates(pem: string, source: string): X509Certificate[] {
+  const certificates = parseCertificates(pem, source);
+  if (certificates.length === 0) throw new IssuerError(`${source}: no PEM certificate found`);
+  return certificates;
+}
+
+export interface LoadIssuerInput {
+  /** The issuer certificate, optionally followed by its chain (intermediates, optionally the root). */
+  readonly certPem: string;
+  readonly keyPem: string;
+  /** Roots that may anchor the chain when `certPem` does not end in a root. */
+  readonly roots: readonly X509Certificate[];
+  /** For messages: where the certificate and key came from ("tls.crt", "next.crt"...). */
+  readonly certSource: string;
+  readonly keySource: string;
+  /** Epoch milliseconds, to refuse an expired issuer. */
+  readonly now: number;
+}
+
+/** Loads and validates an issuer. Every check that fails throws an {@link IssuerError} saying which. */
+export function loadIssuer(input: LoadIssuerInput): Issuer {
+  const [certificate, ...rest] = readCertificates(input.certPem, input.certSource);
+  if (certificate === undefined) throw new IssuerError(`${input.certSource}: no PEM certificate found`);
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(input.keyPem);
+  } catch (error) {
+    throw new IssuerError(`${input.keySource}: not a readable private key (${(error as Error).message.replace(/^error:\S+:/, '')})`);
+  }
+  const fromKey = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+  if (!fromKey.equals(certificate.publicKey.export({ type: 'spki', format: 'der' }))) {
+    throw new IssuerError(`${input.keySource} does not match the certificate in ${input.certSource} (${describe(certificate)})`);
+  }
+  if (!certificate.ca) throw new IssuerError(`${input.certSource}: ${describe(certificate)} is not a CA certificate (basicConstraints CA:FALSE)`);
+  const notAfter = Date.parse(certificate.validTo);
+  if (notAfter <= input.now) throw new IssuerError(`${input.certSource}: ${describe(certificate)} expired at ${new Date(notAfter).toISOString()}`);
+
+  // Walk up: each certificate must be issued and signed by the next; end at a self-signed root, taken
+  // from the file or from the roots.
+  const intermediates: X509Certificate[] = [];
+  let current = certificate;
+  const pool = [...rest];
+  for (;;) {
+    if (isSelfSigned(current)) return issuerFrom(certificate, intermediates, current, privateKey);
+    const parentIndex = pool.findIndex((candidate) => current.checkIssued(candidate) && current.verify(candidate.publicKey));
+    if (parentIndex >= 0) {
+      const [parent] = pool.splice(parentIndex, 1) as [X509Certificate];
+      if (!isSelfSigned(parent)) intermediates.push(parent);
+      current = parent;
+      continue;
+    }
+    const root = input.roots.find((candidate) => current.checkIssued(candidate) && current.verify(candidate.publicKey));
+    if (root !== undefined && isSelfSigned(root)) return issuerFrom(certificate, intermediates, root, privateKey);
+    throw new IssuerError(
+      `${input.certSource}: cannot find who issued ${describe(current)} (issuer ${describe({ subject: current.issuer } as X509Certificate)}); ` +
+        'append its chain to the certificate file or add its root to the trust bundle',
+    );
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Chain verification outside TLS: `loom ca status`, tests and diagnostics. (The data path leaves chain
+ * verification to OpenSSL through node:tls.) Native: node:crypto X509Certificate.
+ */
+import { X509Certificate } from 'node:crypto';
+import { parseSpiffeId, type WorkloadIdentity } from '@loom/shared/identity';
+
+export interface VerifiedLeaf {
+  /** The leaf's single SPIFFE URI SAN. */
+  readonly spiffeId: string;
+  readonly identity: WorkloadIdentity | null;
+  readonly notAfter: Date;
+  /** The bundle root the chain ends at. */
+  readonly root: X509Certificate;
+}
+
+export class ChainError extends Error {
+  override readonly name = 'ChainError';
+}
+
+/** URI SANs of a certificate. */
+export function uriSans(certificate: X509Certificate): string[] {
+  const text = certificate.subjectAltName ?? '';
+  return [...text.matchAll(/(?:^|, )URI:([^,]*)/g)].map((match) => match[1] ?? '');
+}
+
+/**
+ * Verifies `chain` (leaf first, then intermediates) against `bundle` at time `now`: every link issued and
+ * signed by the next, every certificate within its validity, CAs above the leaf, ending at a bundle root.
+ */
+export function verifyChain(chain: readonly (string | X509Certificate)[], bundle: readonly (string | X509Certificate)[], now: number = Date.now()): VerifiedLeaf {
+  const certs = chain.map((entry) => (typeof entry === 'string' ? new X509Certificate(entry) : entry));
+  const roots = bundle.map((entry) => (typeof entry === 'string' ? new X509Certificate(entry) : entry));
+  const [leaf] = certs;
+  if (leaf === undefined) throw new ChainError('empty certificate chain');
+  const at = new Date(now).toISOString();
+  const check = (cert: X509Certificate, role: string): void => {
+    if (Date.parse(cert.validFrom) > now) throw new ChainError(`${role} is not valid before ${new Date(cert.validFrom).toISOString()} (now ${at})`);
+    if (Date.parse(cert.validTo) <= now) throw new ChainError(`${role} expired at ${new Date(cert.validTo).toISOString()} (now ${at})`);
+  };
+  check(leaf, 'leaf');
+  if (leaf.ca) throw new ChainError('leaf is a CA certificate');
+  let current = leaf;
+  for (const [index, parent] of certs.slice(1).entries()) {
+    const role = `chain certificate ${index + 2}`;
+    if (!parent.ca) throw new ChainError(`${role} is not a CA`);
+    if (!(current.checkIssued(parent) && current.verify(parent.publicKey))) throw new ChainError(`${role} did not sign the certificate before it`);
+    check(parent, role);
+    current = parent;
+  }
+  const root = roots.find((candidate) => current.checkIssued(candidate) && current.verify(candidate.publicKey));
+  if (root === undefined) throw new ChainError('chain does not end at a root of the trust bundle');
+  check(root, 'root');
+  const uris = uriSans(leaf);
+  if (uris.length !== 1 || uris[0] === undefined) throw new ChainError(`leaf must carry exactly one URI SAN, found ${uris.length}`);
+  return { spiffeId: uris[0], identity: parseSpiffeId(uris[0]), notAfter: new Date(leaf.validTo), root };
+}

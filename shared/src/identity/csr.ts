@@ -1,0 +1,159 @@
+/**
+ * PKCS#10 certificate signing requests (RFC 2986) carrying a SPIFFE ID: built by the proxy's identity client
+ * (the key never leaves the process), parsed and verified by the CA. Structures via node-forge's ASN.1 codec,
+ * signatures via node:crypto.
+ */
+import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import * as a from './asn1.js';
+import { digestOfSignatureOid, describeKey, keyTypeOf, signatureAlgorithm, type KeyType } from './keys.js';
+import { pemDecodeAll, pemEncode } from './pem.js';
+
+export const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
+export const OID_SUBJECT_ALT_NAME = '2.5.29.17';
+
+/** Subject alternative names of a CSR or certificate, by kind. */
+export interface SubjectAltNames {
+  readonly uris: readonly string[];
+  readonly dnsNames: readonly string[];
+  readonly ipAddresses: readonly string[];
+  readonly emails: readonly string[];
+  /** otherName, x400Address, directoryName, ediPartyName and registeredID entries. */
+  readonly others: number;
+}
+
+export interface ParsedCsr {
+  readonly publicKey: KeyObject;
+  /** undefined when the key is of a type Loom does not accept (see {@link describeKey}). */
+  readonly keyType: KeyType | undefined;
+  readonly sans: SubjectAltNames;
+  /** OIDs of requested extensions other than subjectAltName. */
+  readonly otherExtensions: readonly string[];
+  /** Subject DER (empty SEQUENCE when the subject is empty); never copied into a leaf. */
+  readonly subjectDer: Buffer;
+}
+
+/** A CSR that cannot be read or whose signature does not verify. `message` is user-facing. */
+export class CsrError extends Error {
+  override readonly name = 'CsrError';
+}
+
+export interface CsrOptions {
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+  /** URI SANs; a workload CSR carries exactly one, its SPIFFE ID. */
+  readonly uris: readonly string[];
+  readonly dnsNames?: readonly string[];
+}
+
+/** Builds and signs a PEM CSR with an empty subject and a subjectAltName extension request. */
+export function createCsr(options: CsrOptions): string {
+  const keyType = keyTypeOf(options.privateKey);
+  if (keyType === undefined) throw new CsrError(`unsupported key ${describeKey(options.privateKey)}`);
+  const spki = options.publicKey.export({ type: 'spki', format: 'der' });
+  const extensions = a.seq([a.seq([a.oid(OID_SUBJECT_ALT_NAME), a.octets(a.der(generalNames(options.uris, options.dnsNames ?? [])))])]);
+  const infoDer = a.sequenceDer([
+    a.smallInteger(0),
+    a.seq([]),
+    spki,
+    a.implicitConstructed(0, [a.seq([a.oid(OID_EXTENSION_REQUEST), a.set([extensions])])]),
+  ]);
+  const algorithm = signatureAlgorithm(keyType);
+  const signature = sign(algorithm.digest, infoDer, options.privateKey);
+  return pemEncode('CERTIFICATE REQUEST', a.sequenceDer([infoDer, algorithmIdentifier(algorithm.oid, algorithm.nullParams), a.bitString(signature)]));
+}
+
+export function algorithmIdentifier(oid: string, nullParams: boolean): a.Asn1 {
+  return a.seq(nullParams ? [a.oid(oid), a.nullValue()] : [a.oid(oid)]);
+}
+
+/** GeneralNames with URI ([6]) and dNSName ([2]) entries. */
+export function generalNames(uris: readonly string[], dnsNames: readonly string[]): a.Asn1 {
+  return a.seq([...dnsNames.map((name) => a.implicitPrimitive(2, name)), ...uris.map((uri) => a.implicitPrimitive(6, uri))]);
+}
+
+/** Reads GeneralNames (the DER inside a subjectAltName extension's OCTET STRING). */
+export function readGeneralNames(encoded: Uint8Array): SubjectAltNames {
+  const uris: string[] = [];
+  const dnsNames: string[] = [];
+  const ipAddresses: string[] = [];
+  const emails: string[] = [];
+  let others = 0;
+  const names = a.parseDer(encoded);
+  if (!a.isSequence(names)) throw new CsrError('subjectAltName is not a SEQUENCE');
+  for (const name of names.value) {
+    const value = a.content(name);
+    if (a.isContext(name, 6) && value !== undefined) uris.push(value.toString('latin1'));
+    else if (a.isContext(name, 2) && value !== undefined) dnsNames.push(value.toString('latin1'));
+    else if (a.isContext(name, 1) && value !== undefined) emails.push(value.toString('latin1'));
+    else if (a.isContext(name, 7) && value !== undefined) ipAddresses.push(formatIp(value));
+    else others += 1;
+  }
+  return { uris, dnsNames, ipAddresses, emails, others };
+}
+
+function formatIp(value: Buffer): string {
+  if (value.length === 4) return [...value].join('.');
+  if (value.length === 16) return (value.toString('hex').match(/.{4}/g) ?? []).join(':');
+  return `<${value.length}-byte address>`;
+}
+
+/** Parses one PEM CSR and verifies its self-signature. Throws {@link CsrError} with a user-facing message. */
+export function parseCsr(pem: string): ParsedCsr {
+  let blocks;
+  try {
+    blocks = pemDecodeAll(pem);
+  } catch (error) {
+    throw new CsrError(`CSR is not valid PEM: ${(error as Error).message}`);
+  }
+  if (blocks.length !== 1 || blocks[0]?.label !== 'CERTIFICATE REQUEST') {
+    const found = blocks.length === 0 ? 'no PEM block' : blocks.map((block) => `"${block.label}"`).join(', ');
+    throw new CsrError(`expected exactly one "CERTIFICATE REQUEST" PEM block, found ${found}`);
+  }
+  try {
+    return parseCsrDer(blocks[0].der);
+  } catch (error) {
+    if (error instanceof CsrError) throw error;
+    throw new CsrError(`CSR is not a valid PKCS#10 request: ${(error as Error).message}`);
+  }
+}
+
+function parseCsrDer(derBytes: Buffer): ParsedCsr {
+  const outer = a.tlvSpan(derBytes, 0);
+  if (outer.end !== derBytes.length) throw new CsrError('CSR has trailing bytes after the request');
+  const infoSpan = a.tlvSpan(derBytes, outer.contentStart);
+  const infoDer = derBytes.subarray(infoSpan.start, infoSpan.end);
+  const request = a.parseDer(derBytes);
+  const [info, algorithm, signatureNode] = a.children(request);
+  const [version, subject, spki, attributes] = a.children(info);
+  if (!a.isSequence(request) || !a.isSequence(info) || version === undefined || !a.isSequence(subject) || !a.isSequence(spki)) {
+    throw new CsrError('CSR does not have the PKCS#10 structure');
+  }
+  const publicKey = createPublicKey({ key: a.der(spki), format: 'der', type: 'spki' });
+  const algorithmOid = a.readOid(a.children(algorithm)[0]);
+  const digest = algorithmOid === undefined ? undefined : digestOfSignatureOid(algorithmOid);
+  if (digest === undefined) throw new CsrError(`CSR signature algorithm ${algorithmOid ?? '(missing)'} is not supported`);
+  const signatureBits = a.content(signatureNode);
+  if (signatureBits === undefined || signatureBits[0] !== 0) throw new CsrError('CSR signature is not a whole-byte BIT STRING');
+  if (!verify(digest, infoDer, publicKey, signatureBits.subarray(1))) throw new CsrError('CSR signature does not verify against its public key');
+
+  let sans: SubjectAltNames = { uris: [], dnsNames: [], ipAddresses: [], emails: [], others: 0 };
+  const otherExtensions: string[] = [];
+  for (const attribute of attributes !== undefined && a.isContext(attributes, 0) ? a.children(attributes) : []) {
+    const [type, values] = a.children(attribute);
+    const typeOid = a.readOid(type);
+    if (typeOid !== OID_EXTENSION_REQUEST) {
+      otherExtensions.push(`attribute ${typeOid ?? '(unreadable)'}`);
+      continue;
+    }
+    for (const extensions of a.children(values)) {
+      for (const extension of a.children(extensions)) {
+        const parts = a.children(extension);
+        const extensionOid = a.readOid(parts[0]);
+        const value = a.content(parts[parts.length - 1]);
+        if (extensionOid === OID_SUBJECT_ALT_NAME && value !== undefined) sans = readGeneralNames(value);
+        else otherExtensions.push(extensionOid ?? '(unreadable)');
+      }
+    }
+  }
+  return { publicKey, keyType: keyTypeOf(publicKey), sans, otherExtensions, subjectDer: a.der(subject) };
+}
