@@ -7,6 +7,7 @@ import { X509Certificate, type KeyObject } from 'node:crypto';
 import { parseCsr, parseSpiffeId, renewAfter, spiffeId, CsrError, describeKey, type WorkloadIdentity } from '@loom/shared/identity';
 import type { CaMaterial } from './material.js';
 import { emptyName, signCertificate } from './x509/certificate.js';
+import { OID } from './x509/oids.js';
 
 export const DEFAULT_LEAF_LIFETIME_MS = 24 * 3_600_000;
 /** Leaves are backdated by this much, so a peer whose clock is slightly behind accepts them at once. */
@@ -52,6 +53,16 @@ export class CsrRefused extends Error {
     super(message);
   }
 }
+
+/** Names of extensions a CSR may request, for refusal messages. */
+const EXTENSION_NAMES: Readonly<Record<string, string>> = {
+  [OID.basicConstraints]: 'basicConstraints',
+  [OID.keyUsage]: 'keyUsage',
+  [OID.extKeyUsage]: 'extKeyUsage',
+  [OID.subjectKeyIdentifier]: 'subjectKeyIdentifier',
+  [OID.authorityKeyIdentifier]: 'authorityKeyIdentifier',
+  '2.5.29.30': 'nameConstraints',
+};
 
 /** "ns/<ns> sa/<sa>" for messages. */
 export const describeIdentity = (identity: WorkloadIdentity): string => `ns/${identity.namespace} sa/${identity.serviceAccount}`;
@@ -120,9 +131,10 @@ export class CertificateAuthority {
       throw new CsrRefused('invalid-argument', `CSR must ask for exactly one SAN, the SPIFFE ID URI; it asks for ${asked}`);
     }
     if (csr.otherExtensions.length > 0) {
+      const named = csr.otherExtensions.map((oid) => (EXTENSION_NAMES[oid] === undefined ? oid : `${EXTENSION_NAMES[oid]} (${oid})`));
       throw new CsrRefused(
         'invalid-argument',
-        `CSR requests extensions Loom does not grant (${csr.otherExtensions.join(', ')}); request only the SPIFFE ID subjectAltName`,
+        `CSR requests extensions Loom does not grant (${named.join(', ')}); request only the SPIFFE ID subjectAltName`,
       );
     }
     const requestedUri = uris[0] ?? '';
@@ -131,6 +143,9 @@ export class CertificateAuthority {
     if (requestedUri !== expected) {
       const asked = requested === null ? `"${requestedUri}"` : requested.trustDomain !== caller.trustDomain ? `trust domain "${requested.trustDomain}"` : describeIdentity(requested);
       throw new CsrRefused('permission-denied', `token is for ${describeIdentity(caller)}, CSR asks for ${asked}`, requestedUri);
+    }
+    if (caller.trustDomain !== this.#trustDomain) {
+      throw new CsrRefused('permission-denied', `CSR asks for trust domain "${caller.trustDomain}"; this CA issues for "${this.#trustDomain}" only`, requestedUri);
     }
     return this.issue(csr.publicKey, { uris: [expected] });
   }
@@ -143,6 +158,9 @@ export class CertificateAuthority {
     const material = this.#material;
     const issuer = material.issuer;
     const now = this.#now();
+    if (lifetimeMs !== undefined && !(lifetimeMs >= MIN_LEAF_LIFETIME_MS)) {
+      throw new RangeError(`leaf lifetime must be at least ${MIN_LEAF_LIFETIME_MS / 60_000} minutes`);
+    }
     const issuerNotAfter = Date.parse(issuer.certificate.validTo);
     const notAfter = Math.min(now + (lifetimeMs ?? this.#leafLifetimeMs), issuerNotAfter);
     if (notAfter - now < MIN_LEAF_LIFETIME_MS) {

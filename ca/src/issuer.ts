@@ -3,10 +3,10 @@
  * operator-supplied CA (root or intermediate, with its chain). Loading validates everything up front and
  * explains what is wrong; a broken issuer is never silently replaced.
  */
-import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { DEFAULT_KEY_TYPE, describeKey, generateKeySync, keyTypeOf, splitPemCertificates, type KeyType } from '@loom/shared/identity';
-import { keyIdentifier, nameDer, signSelf, subjectDerOf } from './x509/certificate.js';
-import { OID } from './x509/oids.js';
+import { createPrivateKey, createPublicKey, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
+import { DEFAULT_KEY_TYPE, asn1, describeKey, generateKeySync, keyTypeOf, splitPemCertificates, type KeyType } from '@loom/shared/identity';
+import { extensionValue, keyIdentifier, keyUsageOf, nameDer, signSelf, subjectDerOf, subjectKeyIdentifierOf } from './x509/certificate.js';
+import { KEY_USAGE, OID } from './x509/oids.js';
 
 export interface Issuer {
   readonly certificate: X509Certificate;
@@ -43,16 +43,20 @@ export interface RootOptions {
 }
 
 /**
- * A new self-signed root. Its common name carries the creation time, so the old and new roots of a rotation
- * have distinct names (chain building matches by name before key identifier); its URI SAN is the trust domain.
+ * A new self-signed root. Its common name carries the creation time and a random tag, so that any two roots
+ * have distinct names — the old and new roots of a rotation, and roots made within the same second (chain
+ * building matches by name before key identifier, and errors would otherwise depend on which second it
+ * was); its URI SAN is the trust domain.
  */
 export function createRoot(options: RootOptions): Issuer {
   const now = options.now ?? Date.now();
   const { privateKey, publicKey } = generateKeySync(options.keyType ?? DEFAULT_KEY_TYPE);
   const stamp = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
   const subjectDer = nameDer([
-    [OID.organization, 'Loom'],
-    [OID.commonName, `Loom root CA ${options.trustDomain} ${stamp}`],
+    // RFC 5280 caps both at 64 characters: the trust domain (up to 255) goes in O, cut to fit; the URI SAN
+    // below carries it in full.
+    [OID.organization, `Loom ${options.trustDomain}`.slice(0, 64)],
+    [OID.commonName, `Loom root CA ${stamp} ${randomBytes(4).toString('hex')}`],
   ]);
   const signed = signSelf(
     {
@@ -80,12 +84,29 @@ function issuerFrom(certificate: X509Certificate, intermediates: readonly X509Ce
     privateKey,
     keyType,
     subjectDer: subjectDerOf(certificate),
-    keyIdentifier: keyIdentifier(certificate.publicKey),
+    // The leaves' authorityKeyIdentifier must equal the issuer's own subjectKeyIdentifier, however an
+    // operator's CA computed it (OpenSSL refuses the chain otherwise); computed only when it has none.
+    keyIdentifier: subjectKeyIdentifierOf(certificate) ?? keyIdentifier(certificate.publicKey),
   };
 }
 
 const isSelfSigned = (cert: X509Certificate): boolean => cert.checkIssued(cert) && cert.verify(cert.publicKey);
-const describe = (cert: X509Certificate): string => `"${cert.subject.replace(/\n/g, ', ')}"`;
+
+/** `"O=Loom, CN=..."`, or the serial when the subject is empty (workload leaves). For messages. */
+export function describeCertificate(cert: Pick<X509Certificate, 'subject' | 'serialNumber'>): string {
+  // node reports an empty subject as undefined although its typings say string
+  const subject = (cert.subject as string | undefined) ?? '';
+  return subject === '' ? `the certificate with serial ${cert.serialNumber} (empty subject)` : `"${subject.replace(/\n/g, ', ')}"`;
+}
+const describe = describeCertificate;
+
+/** basicConstraints says CA:TRUE (whatever keyUsage says; node's `ca` requires both). */
+function assertsCa(certificate: X509Certificate): boolean {
+  const value = extensionValue(certificate, OID.basicConstraints);
+  if (value === undefined) return false;
+  const [flag] = asn1.children(asn1.parseDer(value));
+  return flag !== undefined && asn1.content(flag)?.[0] === 0xff;
+}
 
 function parseCertificates(pem: string, source: string): X509Certificate[] {
   let blocks: string[];
@@ -137,9 +158,20 @@ export function loadIssuer(input: LoadIssuerInput): Issuer {
   if (!fromKey.equals(certificate.publicKey.export({ type: 'spki', format: 'der' }))) {
     throw new IssuerError(`${input.keySource} does not match the certificate in ${input.certSource} (${describe(certificate)})`);
   }
+  if (keyTypeOf(privateKey) === undefined) {
+    throw new IssuerError(`${input.keySource}: issuer key ${describeKey(privateKey)} is not supported (use EC P-256/P-384 or RSA 2048-4096)`);
+  }
+  const usage = keyUsageOf(certificate);
+  if (usage !== undefined && !usage.includes(KEY_USAGE.keyCertSign)) {
+    const why = assertsCa(certificate) ? 'may not sign certificates (its keyUsage lacks keyCertSign)' : 'is not a CA certificate (basicConstraints CA:FALSE)';
+    throw new IssuerError(`${input.certSource}: ${describe(certificate)} ${why}`);
+  }
   if (!certificate.ca) throw new IssuerError(`${input.certSource}: ${describe(certificate)} is not a CA certificate (basicConstraints CA:FALSE)`);
-  const notAfter = Date.parse(certificate.validTo);
-  if (notAfter <= input.now) throw new IssuerError(`${input.certSource}: ${describe(certificate)} expired at ${new Date(notAfter).toISOString()}`);
+  const unexpired = (cert: X509Certificate): void => {
+    const notAfter = Date.parse(cert.validTo);
+    if (notAfter <= input.now) throw new IssuerError(`${input.certSource}: ${describe(cert)} expired at ${new Date(notAfter).toISOString()}`);
+  };
+  unexpired(certificate);
 
   // Walk up: each certificate must be issued and signed by the next; end at a self-signed root, taken
   // from the file or from the roots.
@@ -151,14 +183,18 @@ export function loadIssuer(input: LoadIssuerInput): Issuer {
     const parentIndex = pool.findIndex((candidate) => current.checkIssued(candidate) && current.verify(candidate.publicKey));
     if (parentIndex >= 0) {
       const [parent] = pool.splice(parentIndex, 1) as [X509Certificate];
+      unexpired(parent);
       if (!isSelfSigned(parent)) intermediates.push(parent);
       current = parent;
       continue;
     }
-    const root = input.roots.find((candidate) => current.checkIssued(candidate) && current.verify(candidate.publicKey));
-    if (root !== undefined && isSelfSigned(root)) return issuerFrom(certificate, intermediates, root, privateKey);
+    const root = input.roots.find((candidate) => current.checkIssued(candidate) && current.verify(candidate.publicKey) && isSelfSigned(candidate));
+    if (root !== undefined) {
+      unexpired(root);
+      return issuerFrom(certificate, intermediates, root, privateKey);
+    }
     throw new IssuerError(
-      `${input.certSource}: cannot find who issued ${describe(current)} (issuer ${describe({ subject: current.issuer } as X509Certificate)}); ` +
+      `${input.certSource}: cannot find who issued ${describe(current)} (issuer "${((current.issuer as string | undefined) ?? '').replace(/\n/g, ', ')}"); ` +
         'append its chain to the certificate file or add its root to the trust bundle',
     );
   }

@@ -14,7 +14,7 @@
  * Decoding is pure and validates everything; an unusable state is an error naming the file, never replaced.
  */
 import { X509Certificate } from 'node:crypto';
-import { IssuerError, loadIssuer, readCertificates, type Issuer } from './issuer.js';
+import { IssuerError, describeCertificate, loadIssuer, readCertificates, type Issuer } from './issuer.js';
 
 export const CA_FILE = Object.freeze({
   issuerCert: 'tls.crt',
@@ -86,7 +86,7 @@ export function decodeMaterial(files: CaFiles, now: number): CaMaterial {
   const bundleFromFile = files[CA_FILE.bundle] === undefined ? [] : (attempt(() => readCertificates(files[CA_FILE.bundle] ?? '', CA_FILE.bundle)) ?? []);
   for (const root of bundleFromFile) {
     if (!(root.checkIssued(root) && root.verify(root.publicKey))) {
-      problems.push(`${CA_FILE.bundle}: "${root.subject.replace(/\n/g, ', ')}" is not a self-signed root (bundle entries must be roots)`);
+      problems.push(`${CA_FILE.bundle}: ${describeCertificate(root)} is not a self-signed root (bundle entries must be roots)`);
     }
   }
   const issuer = attempt(() =>
@@ -109,7 +109,7 @@ export function decodeMaterial(files: CaFiles, now: number): CaMaterial {
   for (const root of [issuer.root, ...(next === undefined ? [] : [next.root])]) {
     if (!bundle.some((entry) => entry.fingerprint256 === root.fingerprint256)) {
       if (files[CA_FILE.bundle] !== undefined) {
-        throw new CaMaterialError(`${CA_FILE.bundle} does not contain the root of ${root === issuer.root ? CA_FILE.issuerCert : CA_FILE.nextCert} ("${root.subject.replace(/\n/g, ', ')}")`);
+        throw new CaMaterialError(`${CA_FILE.bundle} does not contain the root of ${root === issuer.root ? CA_FILE.issuerCert : CA_FILE.nextCert} (${describeCertificate(root)})`);
       }
       bundle.push(root);
     }

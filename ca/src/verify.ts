@@ -3,7 +3,9 @@
  * verification to OpenSSL through node:tls.) Native: node:crypto X509Certificate.
  */
 import { X509Certificate } from 'node:crypto';
-import { parseSpiffeId, type WorkloadIdentity } from '@loom/shared/identity';
+import { parseSpiffeId, readGeneralNames, type WorkloadIdentity } from '@loom/shared/identity';
+import { extensionValue } from './x509/certificate.js';
+import { OID } from './x509/oids.js';
 
 export interface VerifiedLeaf {
   /** The leaf's single SPIFFE URI SAN. */
@@ -18,10 +20,13 @@ export class ChainError extends Error {
   override readonly name = 'ChainError';
 }
 
-/** URI SANs of a certificate. */
+/**
+ * URI SANs of a certificate, read from its DER (node's `subjectAltName` text quotes and escapes names that
+ * contain commas or quotes, so it is not parsed here).
+ */
 export function uriSans(certificate: X509Certificate): string[] {
-  const text = certificate.subjectAltName ?? '';
-  return [...text.matchAll(/(?:^|, )URI:([^,]*)/g)].map((match) => match[1] ?? '');
+  const value = extensionValue(certificate, OID.subjectAltName);
+  return value === undefined ? [] : [...readGeneralNames(value).uris];
 }
 
 /**

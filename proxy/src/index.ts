@@ -1,2 +1,2 @@
-/** @loom/proxy — placeholder entry point; see README.md. */
-export {};
+/** @loom/proxy: the sidecar proxy; see README.md. */
+export * from './identity/index.js';

@@ -7,7 +7,7 @@ import { createCsr, generateKeySync, spiffeId, type KeyType } from '@loom/shared
 import { CertificateAuthority, type IssuedCertificate } from '../authority.js';
 import { createRoot, loadIssuer, type Issuer } from '../issuer.js';
 import type { CaMaterial } from '../material.js';
-import { keyIdentifier, nameDer, signCertificate } from '../x509/certificate.js';
+import { nameDer, signCertificate } from '../x509/certificate.js';
 import { OID } from '../x509/oids.js';
 
 export interface TestCaOptions {
@@ -65,7 +65,7 @@ export function mintIntermediate(parent: Issuer, options: { readonly name?: stri
       isCa: true,
       pathLength: 0,
     },
-    { subjectDer: parent.subjectDer, privateKey: parent.privateKey, keyIdentifier: keyIdentifier(parent.certificate.publicKey) },
+    parent,
   );
   const certPem = [signed.pem, ...(parent.isRoot ? [] : [parent.pem, ...parent.intermediates])].join('');
   return loadIssuer({

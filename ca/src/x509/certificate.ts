@@ -119,13 +119,58 @@ export function signSelf(template: CertificateTemplate, privateKey: KeyObject): 
   return signCertificate(template, { subjectDer: template.subjectDer, privateKey, keyIdentifier: keyIdentifier(template.publicKey) });
 }
 
-/** DER of a certificate's subject Name, read from its TBSCertificate. */
+/** The exact DER spans of a certificate's TBSCertificate fields (version [0] included when present). */
+function tbsFieldSpans(der: Buffer): { readonly start: number; readonly end: number }[] {
+  const outer = a.tlvSpan(der, 0);
+  const tbs = a.tlvSpan(der, outer.contentStart);
+  const spans: { start: number; end: number }[] = [];
+  for (let offset = tbs.contentStart; offset < tbs.end; ) {
+    const span = a.tlvSpan(der, offset);
+    spans.push({ start: span.start, end: span.end });
+    offset = span.end;
+  }
+  return spans;
+}
+
+/**
+ * DER of a certificate's subject Name, byte for byte as in its TBSCertificate (a leaf's issuer field must
+ * match its issuer's subject exactly; a decode/re-encode round trip need not preserve it).
+ */
 export function subjectDerOf(certificate: X509Certificate): Buffer {
-  const tbs = a.children(a.parseDer(certificate.raw))[0];
-  const fields = a.children(tbs);
+  const der = certificate.raw;
+  const spans = tbsFieldSpans(der);
   // version [0] is present in v3 certificates: version, serial, signature, issuer, validity, subject
-  const offset = fields[0] !== undefined && a.isContext(fields[0], 0) ? 1 : 0;
-  const subject = fields[offset + 4];
+  const offset = der[spans[0]?.start ?? 0] === 0xa0 ? 1 : 0;
+  const subject = spans[offset + 4];
   if (subject === undefined) throw new Error('certificate has no subject');
-  return a.der(subject);
+  return Buffer.from(der.subarray(subject.start, subject.end));
+}
+
+/** The value (the DER inside extnValue's OCTET STRING) of a certificate's extension `oid`, or undefined. */
+export function extensionValue(certificate: X509Certificate, oid: string): Buffer | undefined {
+  const tbs = a.children(a.parseDer(certificate.raw))[0];
+  const extensions = a.children(tbs).find((field) => a.isContext(field, 3));
+  for (const extension of a.children(a.children(extensions)[0])) {
+    const parts = a.children(extension);
+    if (a.readOid(parts[0]) === oid) return a.content(parts[parts.length - 1]);
+  }
+  return undefined;
+}
+
+/** The key identifier in a certificate's subjectKeyIdentifier extension, or undefined when it has none. */
+export function subjectKeyIdentifierOf(certificate: X509Certificate): Buffer | undefined {
+  const value = extensionValue(certificate, OID.subjectKeyIdentifier);
+  return value === undefined ? undefined : a.content(a.parseDer(value));
+}
+
+/** The keyUsage bit numbers ({@link KEY_USAGE}) a certificate asserts, or undefined when it has no keyUsage. */
+export function keyUsageOf(certificate: X509Certificate): number[] | undefined {
+  const value = extensionValue(certificate, OID.keyUsage);
+  if (value === undefined) return undefined;
+  const bits = a.content(a.parseDer(value)) ?? Buffer.alloc(0);
+  const usage: number[] = [];
+  for (let bit = 0; bit < (bits.length - 1) * 8; bit += 1) {
+    if ((bits[1 + (bit >> 3)] ?? 0) & (0x80 >> (bit & 7))) usage.push(bit);
+  }
+  return usage;
 }

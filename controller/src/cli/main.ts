@@ -19,6 +19,7 @@ export interface Command {
 }
 
 export const commands: Readonly<Record<string, Command>> = {
+  ca: { summary: 'inspect the certificate authority, rotate its root, issue a debug certificate', run: async (args, io) => (await import('./ca.js')).run(args, io) },
   why: { summary: 'evaluate a request against compiled policy and say which rule decides', run: async (args, io) => (await import('./why.js')).run(args, io) },
 };
 

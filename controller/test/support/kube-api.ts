@@ -85,7 +85,7 @@ export async function startFakeKubeApi(routes: readonly KubeRoute[]): Promise<Fa
   return {
     url,
     requests,
-    kubeConfig: (token) => kubeConfigFor(url, token === undefined ? {} : { token }),
+    kubeConfig: (token) => kubeConfigFor(url, { insecure: true, ...(token === undefined ? {} : { token }) }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

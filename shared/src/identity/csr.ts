@@ -106,7 +106,8 @@ export function parseCsr(pem: string): ParsedCsr {
     throw new CsrError(`CSR is not valid PEM: ${(error as Error).message}`);
   }
   if (blocks.length !== 1 || blocks[0]?.label !== 'CERTIFICATE REQUEST') {
-    const found = blocks.length === 0 ? 'no PEM block' : blocks.map((block) => `"${block.label}"`).join(', ');
+    const unterminated = blocks.length === 0 && pem.includes('-----BEGIN ');
+    const found = unterminated ? 'an unterminated PEM block' : blocks.length === 0 ? 'no PEM block' : blocks.map((block) => `"${block.label}"`).join(', ');
     throw new CsrError(`expected exactly one "CERTIFICATE REQUEST" PEM block, found ${found}`);
   }
   try {
@@ -128,15 +129,32 @@ function parseCsrDer(derBytes: Buffer): ParsedCsr {
   if (!a.isSequence(request) || !a.isSequence(info) || version === undefined || !a.isSequence(subject) || !a.isSequence(spki)) {
     throw new CsrError('CSR does not have the PKCS#10 structure');
   }
-  const publicKey = createPublicKey({ key: a.der(spki), format: 'der', type: 'spki' });
+  if (a.content(version)?.equals(Buffer.of(0)) !== true) throw new CsrError('CSR version is not PKCS#10 v1');
+  // The SubjectPublicKeyInfo's exact bytes: the third field of the request info.
+  const subjectSpan = a.tlvSpan(derBytes, a.tlvSpan(derBytes, infoSpan.contentStart).end);
+  const spkiSpan = a.tlvSpan(derBytes, subjectSpan.end);
+  let publicKey: KeyObject;
+  try {
+    publicKey = createPublicKey({ key: derBytes.subarray(spkiSpan.start, spkiSpan.end), format: 'der', type: 'spki' });
+  } catch {
+    throw new CsrError('CSR public key is not readable');
+  }
   const algorithmOid = a.readOid(a.children(algorithm)[0]);
-  const digest = algorithmOid === undefined ? undefined : digestOfSignatureOid(algorithmOid);
-  if (digest === undefined) throw new CsrError(`CSR signature algorithm ${algorithmOid ?? '(missing)'} is not supported`);
+  const digest = algorithmOid === undefined ? undefined : signatureDigest(algorithmOid, publicKey);
+  if (digest === undefined) {
+    throw new CsrError(`CSR signature algorithm ${algorithmOid ?? '(missing)'} is not supported for its ${describeKey(publicKey)} key`);
+  }
   const signatureBits = a.content(signatureNode);
   if (signatureBits === undefined || signatureBits[0] !== 0) throw new CsrError('CSR signature is not a whole-byte BIT STRING');
-  if (!verify(digest, infoDer, publicKey, signatureBits.subarray(1))) throw new CsrError('CSR signature does not verify against its public key');
+  let verified: boolean;
+  try {
+    verified = verify(digest, infoDer, publicKey, signatureBits.subarray(1));
+  } catch {
+    verified = false;
+  }
+  if (!verified) throw new CsrError('CSR signature does not verify against its public key');
 
-  let sans: SubjectAltNames = { uris: [], dnsNames: [], ipAddresses: [], emails: [], others: 0 };
+  const sanLists = { uris: [] as string[], dnsNames: [] as string[], ipAddresses: [] as string[], emails: [] as string[], others: 0 };
   const otherExtensions: string[] = [];
   for (const attribute of attributes !== undefined && a.isContext(attributes, 0) ? a.children(attributes) : []) {
     const [type, values] = a.children(attribute);
@@ -150,10 +168,32 @@ function parseCsrDer(derBytes: Buffer): ParsedCsr {
         const parts = a.children(extension);
         const extensionOid = a.readOid(parts[0]);
         const value = a.content(parts[parts.length - 1]);
-        if (extensionOid === OID_SUBJECT_ALT_NAME && value !== undefined) sans = readGeneralNames(value);
-        else otherExtensions.push(extensionOid ?? '(unreadable)');
+        if (extensionOid === OID_SUBJECT_ALT_NAME && value !== undefined) {
+          // Several subjectAltName requests are merged, so that none of their names escapes the checks.
+          const names = readGeneralNames(value);
+          sanLists.uris.push(...names.uris);
+          sanLists.dnsNames.push(...names.dnsNames);
+          sanLists.ipAddresses.push(...names.ipAddresses);
+          sanLists.emails.push(...names.emails);
+          sanLists.others += names.others;
+        } else otherExtensions.push(extensionOid ?? '(unreadable)');
       }
     }
   }
+  const sans: SubjectAltNames = sanLists;
   return { publicKey, keyType: keyTypeOf(publicKey), sans, otherExtensions, subjectDer: a.der(subject) };
 }
+
+/**
+ * The digest to verify a CSR signature with (null: the algorithm has none, EdDSA), or undefined when the
+ * algorithm is unknown or does not belong to the key's type (an RSA signature labelled ECDSA is refused).
+ */
+function signatureDigest(oid: string, key: KeyObject): 'sha256' | 'sha384' | 'sha512' | null | undefined {
+  const type = key.asymmetricKeyType;
+  if (oid === OID_ED25519 || oid === OID_ED448) return type === (oid === OID_ED25519 ? 'ed25519' : 'ed448') ? null : undefined;
+  const family = oid.startsWith('1.2.840.10045.4.3.') ? 'ec' : oid.startsWith('1.2.840.113549.1.1.') ? 'rsa' : undefined;
+  return family !== undefined && family === type ? digestOfSignatureOid(oid) : undefined;
+}
+
+const OID_ED25519 = '1.3.101.112';
+const OID_ED448 = '1.3.101.113';
