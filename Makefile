@@ -60,6 +60,10 @@ PIN := $(shell command -v taskset >/dev/null 2>&1 && echo taskset -c 0)
 bench-compile: build
 	@$(PIN) node --max-old-space-size=8192 --expose-gc bench/dist/src/compile/main.js
 
+## CA: certificates issued/s (in-process, over gRPC) and full mTLS handshakes/s, P-256 vs RSA-2048 vs other X.509 libraries.
+bench-ca: build
+	@node --expose-gc bench/dist/src/ca/main.js
+
 demo:
 	@echo "make demo will run 'loom dev' (the local cluster, DESIGN.md section 7) with the apps in examples/."
 	@echo "It arrives with the local-cluster issue; nothing to run yet."

@@ -64,6 +64,12 @@ const EXTENSION_NAMES: Readonly<Record<string, string>> = {
   '2.5.29.30': 'nameConstraints',
 };
 
+/** The subject alternative names of a leaf signed without a CSR. */
+export interface LeafNames {
+  readonly uris?: readonly string[];
+  readonly dnsNames?: readonly string[];
+}
+
 /** "ns/<ns> sa/<sa>" for messages. */
 export const describeIdentity = (identity: WorkloadIdentity): string => `ns/${identity.namespace} sa/${identity.serviceAccount}`;
 
@@ -147,14 +153,18 @@ export class CertificateAuthority {
     if (caller.trustDomain !== this.#trustDomain) {
       throw new CsrRefused('permission-denied', `CSR asks for trust domain "${caller.trustDomain}"; this CA issues for "${this.#trustDomain}" only`, requestedUri);
     }
-    return this.issue(csr.publicKey, { uris: [expected] });
+    return this.#sign(csr.publicKey, csr.spkiDer, { uris: [expected] }, undefined);
   }
 
   /**
    * Signs a leaf for `publicKey` with the given SANs, no CSR involved: the controller's own serving
    * certificates (SPIFFE ID + DNS names) and `loom ca issue`.
    */
-  issue(publicKey: KeyObject, names: { readonly uris?: readonly string[]; readonly dnsNames?: readonly string[] }, lifetimeMs?: number): IssuedCertificate {
+  issue(publicKey: KeyObject, names: LeafNames, lifetimeMs?: number): IssuedCertificate {
+    return this.#sign(publicKey, undefined, names, lifetimeMs);
+  }
+
+  #sign(publicKey: KeyObject, spkiDer: Buffer | undefined, names: LeafNames, lifetimeMs: number | undefined): IssuedCertificate {
     const material = this.#material;
     const issuer = material.issuer;
     const now = this.#now();
@@ -171,6 +181,7 @@ export class CertificateAuthority {
       {
         subjectDer: emptyName(),
         publicKey,
+        ...(spkiDer === undefined ? {} : { spkiDer }),
         notBefore: new Date(notBefore),
         notAfter: new Date(notAfter),
         isCa: false,
@@ -179,12 +190,12 @@ export class CertificateAuthority {
       },
       issuer,
     );
-    const validity = { notBefore: Date.parse(signed.certificate.validFrom), notAfter: Date.parse(signed.certificate.validTo) };
+    const validity = { notBefore: signed.notBefore.getTime(), notAfter: signed.notAfter.getTime() };
     return {
       certificatePem: signed.pem,
       chain: issuer.isRoot ? [signed.pem] : [signed.pem, issuer.pem, ...issuer.intermediates],
       trustBundle: this.#bundlePem,
-      serial: signed.certificate.serialNumber,
+      serial: signed.serialNumber,
       notBefore: new Date(validity.notBefore),
       notAfter: new Date(validity.notAfter),
       renewAfter: new Date(renewAfter(validity)),

@@ -1,9 +1,5 @@
 import t, { type Test } from 'tap';
-import { spawnSync } from 'node:child_process';
 import { X509Certificate, generateKeyPairSync, sign } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { asn1 as a, algorithmIdentifier, createCsr, generateKeySync, pemDecodeAll, pemEncode, spiffeId, type KeyType, type WorkloadIdentity } from '@loom/shared/identity';
 import {
   CertificateAuthority,
@@ -21,6 +17,7 @@ import { mintIntermediate } from '../src/testing/index.js';
 import { uriSans, verifyChain } from '../src/verify.js';
 import { keyUsageOf } from '../src/x509/certificate.js';
 import { KEY_USAGE, OID } from '../src/x509/oids.js';
+import { NO_OPENSSL, P256, opensslCsr, opensslVerify } from './support/openssl.js';
 
 const TD = 'cluster.local';
 const NOW = Date.UTC(2026, 4, 1, 12, 0, 0);
@@ -28,40 +25,6 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const caller: WorkloadIdentity = { trustDomain: TD, namespace: 'a', serviceAccount: 'x' };
 const CALLER_ID = spiffeId(TD, 'a', 'x');
-
-// ---- openssl as an independent oracle -----------------------------------------------------------------
-const NO_OPENSSL = spawnSync('openssl', ['version']).status === 0 ? false : 'openssl is not on PATH';
-
-function workdir(t: Test) {
-  const dir = mkdtempSync(join(tmpdir(), 'loom-authority-test-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return {
-    write: (name: string, text: string) => writeFileSync(join(dir, name), text),
-    read: (name: string) => readFileSync(join(dir, name), 'utf8'),
-    run: (...args: string[]) => spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' }),
-  };
-}
-
-/** A CSR made by openssl for a key it generated (`genpkey` arguments), with the given -addext values. */
-function opensslCsr(t: Test, genpkey: readonly string[], addext: readonly string[]): string {
-  const w = workdir(t);
-  const key = w.run('genpkey', ...genpkey, '-out', 'key.pem');
-  t.equal(key.status, 0, key.stderr);
-  const req = w.run('req', '-new', '-key', 'key.pem', '-subj', '/', ...addext.flatMap((ext) => ['-addext', ext]), '-out', 'req.pem');
-  t.equal(req.status, 0, req.stderr);
-  return w.read('req.pem');
-}
-
-function opensslVerify(t: Test, bundle: readonly string[], chain: readonly string[], at: number, purpose: string) {
-  const w = workdir(t);
-  w.write('bundle.pem', bundle.join(''));
-  w.write('leaf.pem', chain[0] ?? '');
-  w.write('chain.pem', chain.slice(1).join(''));
-  const run = w.run('verify', '-x509_strict', '-purpose', purpose, '-attime', String(Math.floor(at / 1000)), '-CAfile', 'bundle.pem', ...(chain.length > 1 ? ['-untrusted', 'chain.pem'] : []), 'leaf.pem');
-  return { status: run.status, out: `${run.stdout}${run.stderr}` };
-}
-
-const P256 = ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'];
 
 // ---- fixtures ------------------------------------------------------------------------------------------
 

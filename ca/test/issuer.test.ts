@@ -1,50 +1,30 @@
 import t, { type Test } from 'tap';
-import { spawnSync } from 'node:child_process';
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { generateKeySync } from '@loom/shared/identity';
 import { DAY_MS, DEFAULT_ROOT_LIFETIME_MS, IssuerError, createRoot, loadIssuer, readCertificates, type Issuer, type LoadIssuerInput } from '../src/issuer.js';
 import { uriSans } from '../src/verify.js';
 import { emptyName, keyIdentifier, signCertificate, subjectDerOf, subjectKeyIdentifierOf } from '../src/x509/certificate.js';
 import { mintCa, mintIntermediate } from '../src/testing/index.js';
+import { NO_OPENSSL, opensslDir } from './support/openssl.js';
 
 const NOW = Date.UTC(2026, 4, 1, 12, 0, 0);
 const HOUR = 3_600_000;
 const ID = 'spiffe://cluster.local/ns/shop/sa/cart';
 
 // ---- openssl as an independent oracle -----------------------------------------------------------------
-const NO_OPENSSL = spawnSync('openssl', ['version']).status === 0 ? false : 'openssl is not on PATH';
-
-/** A temp dir (removed at teardown) to run openssl in. */
-function workdir(t: Test) {
-  const dir = mkdtempSync(join(tmpdir(), 'loom-issuer-test-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return {
-    write: (name: string, text: string) => writeFileSync(join(dir, name), text),
-    read: (name: string) => readFileSync(join(dir, name), 'utf8'),
-    run: (...args: string[]) => {
-      const run = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
-      t.equal(run.status, 0, `openssl ${args[0] ?? ''}: ${run.stderr}`);
-      return `${run.stdout}${run.stderr}`;
-    },
-    status: (...args: string[]) => spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' }),
-  };
-}
 
 /**
  * An operator PKI made by openssl: a root and an intermediate (pathlen 0) whose subjectKeyIdentifier is
  * `skid` (hex) rather than a hash of its key, as some CAs compute it. Validity from the real clock.
  */
 function operatorPki(t: Test, skid = '0102030405060708') {
-  const w = workdir(t);
-  w.run('ecparam', '-genkey', '-name', 'prime256v1', '-noout', '-out', 'root.key');
-  w.run('req', '-x509', '-new', '-key', 'root.key', '-subj', '/C=US/O=Operator, Inc./CN=Operator Root', '-days', '30', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', 'root.pem');
-  w.run('ecparam', '-genkey', '-name', 'prime256v1', '-noout', '-out', 'int.key');
-  w.run('req', '-new', '-key', 'int.key', '-subj', '/C=US/O=Operator, Inc./CN=Operator Intermediate', '-out', 'int.csr');
+  const w = opensslDir(t);
+  w.must('ecparam', '-genkey', '-name', 'prime256v1', '-noout', '-out', 'root.key');
+  w.must('req', '-x509', '-new', '-key', 'root.key', '-subj', '/C=US/O=Operator, Inc./CN=Operator Root', '-days', '30', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', 'root.pem');
+  w.must('ecparam', '-genkey', '-name', 'prime256v1', '-noout', '-out', 'int.key');
+  w.must('req', '-new', '-key', 'int.key', '-subj', '/C=US/O=Operator, Inc./CN=Operator Intermediate', '-out', 'int.csr');
   w.write('ext.cnf', `[v3]\nbasicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=${skid}\nauthorityKeyIdentifier=keyid:always\n`);
-  w.run('x509', '-req', '-in', 'int.csr', '-CA', 'root.pem', '-CAkey', 'root.key', '-set_serial', '4660', '-days', '10', '-extfile', 'ext.cnf', '-extensions', 'v3', '-out', 'int.pem');
+  w.must('x509', '-req', '-in', 'int.csr', '-CA', 'root.pem', '-CAkey', 'root.key', '-set_serial', '4660', '-days', '10', '-extfile', 'ext.cnf', '-extensions', 'v3', '-out', 'int.pem');
   return { w, rootPem: w.read('root.pem'), intPem: w.read('int.pem'), intKey: w.read('int.key'), rootKey: w.read('root.key') };
 }
 
@@ -114,13 +94,13 @@ t.test('two roots have distinct subjects, even made in the same second, and do n
   const next = createRoot({ trustDomain: 'cluster.local', now: NOW + 1000 });
   t.not(old.certificate.subject, next.certificate.subject);
   t.not(createRoot({ trustDomain: 'cluster.local', now: NOW }).certificate.subject, old.certificate.subject, 'same second');
-  const w = workdir(t);
+  const w = opensslDir(t);
   w.write('old.pem', old.pem);
   w.write('leaf.pem', leafPem(next, NOW + HOUR));
-  const cross = w.status('verify', '-attime', String((NOW + HOUR) / 1000), '-CAfile', 'old.pem', 'leaf.pem');
+  const cross = w.run('verify', '-attime', String((NOW + HOUR) / 1000), '-CAfile', 'old.pem', 'leaf.pem');
   t.not(cross.status, 0, 'a leaf of the new root does not verify against the old one');
   w.write('both.pem', old.pem + next.pem);
-  const both = w.status('verify', '-attime', String((NOW + HOUR) / 1000), '-CAfile', 'both.pem', 'leaf.pem');
+  const both = w.run('verify', '-attime', String((NOW + HOUR) / 1000), '-CAfile', 'both.pem', 'leaf.pem');
   t.equal(both.status, 0, `the bundle old + new verifies it: ${both.stderr}`);
   t.end();
 });
@@ -184,21 +164,21 @@ t.test('an operator intermediate made by openssl: leaves carry its own key ident
   const leafCert = new X509Certificate(leaf);
   t.ok(leafCert.checkIssued(issuer.certificate), 'name and key identifier chain to the issuer');
   pki.w.write('leaf.pem', leaf);
-  const verified = pki.w.status('verify', '-x509_strict', '-CAfile', 'root.pem', '-untrusted', 'int.pem', 'leaf.pem');
+  const verified = pki.w.run('verify', '-x509_strict', '-CAfile', 'root.pem', '-untrusted', 'int.pem', 'leaf.pem');
   t.equal(verified.status, 0, `openssl verify: ${verified.stdout}${verified.stderr}`);
   t.end();
 });
 
 t.test('an operator RSA root made by openssl (PKCS#1 key, PrintableString names) issues verifiable leaves', { skip: NO_OPENSSL }, (t) => {
-  const w = workdir(t);
-  w.run('genrsa', '-traditional', '-out', 'root.key', '2048');
-  w.run('req', '-x509', '-new', '-key', 'root.key', '-subj', '/C=US/O=Operator/CN=RSA Root', '-days', '3', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', 'root.pem');
+  const w = opensslDir(t);
+  w.must('genrsa', '-traditional', '-out', 'root.key', '2048');
+  w.must('req', '-x509', '-new', '-key', 'root.key', '-subj', '/C=US/O=Operator/CN=RSA Root', '-days', '3', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', 'root.pem');
   const now = Date.now();
   const issuer = loadIssuer({ certPem: w.read('root.pem'), keyPem: w.read('root.key'), roots: [], certSource: 'tls.crt', keySource: 'tls.key', now });
   t.ok(issuer.isRoot);
   t.equal(issuer.keyType, 'rsa-2048');
   w.write('leaf.pem', leafPem(issuer, now));
-  const verified = w.status('verify', '-x509_strict', '-CAfile', 'root.pem', 'leaf.pem');
+  const verified = w.run('verify', '-x509_strict', '-CAfile', 'root.pem', 'leaf.pem');
   t.equal(verified.status, 0, `${verified.stdout}${verified.stderr}`);
   t.end();
 });
@@ -225,8 +205,8 @@ t.test('loadIssuer: a certificate that is not a CA', (t) => {
 });
 
 t.test('loadIssuer: a CA certificate whose keyUsage does not allow signing certificates', { skip: NO_OPENSSL }, (t) => {
-  const w = workdir(t);
-  w.run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-subj', '/CN=No Sign', '-days', '2', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,digitalSignature,cRLSign');
+  const w = opensslDir(t);
+  w.must('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-subj', '/CN=No Sign', '-days', '2', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,digitalSignature,cRLSign');
   refused(
     t,
     () => loadIssuer({ certPem: w.read('c.pem'), keyPem: w.read('k.pem'), roots: [], certSource: 'tls.crt', keySource: 'tls.key', now: Date.now() }),
@@ -237,8 +217,8 @@ t.test('loadIssuer: a CA certificate whose keyUsage does not allow signing certi
 });
 
 t.test('loadIssuer: a key type Loom cannot sign with names the key file', { skip: NO_OPENSSL }, (t) => {
-  const w = workdir(t);
-  w.run('req', '-x509', '-newkey', 'ed25519', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-subj', '/CN=Edwards', '-days', '2');
+  const w = opensslDir(t);
+  w.must('req', '-x509', '-newkey', 'ed25519', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-subj', '/CN=Edwards', '-days', '2');
   refused(
     t,
     () => loadIssuer({ certPem: w.read('c.pem'), keyPem: w.read('k.pem'), roots: [], certSource: 'tls.crt', keySource: 'tls.key', now: Date.now() }),

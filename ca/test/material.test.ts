@@ -1,32 +1,16 @@
 import t, { type Test } from 'tap';
-import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { generateKeySync, parseSpiffeId } from '@loom/shared/identity';
 import { CertificateAuthority } from '../src/authority.js';
 import { createRoot, DAY_MS } from '../src/issuer.js';
 import { CA_FILE, CaMaterialError, decodeMaterial, encodeMaterial, isEmpty, type CaFiles, type CaMaterial, type RotationRecord } from '../src/material.js';
 import { mintCa, mintIntermediate } from '../src/testing/index.js';
 import { verifyChain } from '../src/verify.js';
+import { NO_OPENSSL, opensslVerify } from './support/openssl.js';
 
 const NOW = Date.UTC(2026, 4, 1, 12, 0, 0);
 const HOUR = 3_600_000;
 const ID = 'spiffe://cluster.local/ns/shop/sa/cart';
-
-const NO_OPENSSL = spawnSync('openssl', ['version']).status === 0 ? false : 'openssl is not on PATH';
-
-function opensslVerify(t: Test, bundle: string, chain: readonly string[], at: number) {
-  const dir = mkdtempSync(join(tmpdir(), 'loom-material-test-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'bundle.pem'), bundle);
-  writeFileSync(join(dir, 'leaf.pem'), chain[0] ?? '');
-  writeFileSync(join(dir, 'chain.pem'), chain.slice(1).join(''));
-  const args = ['verify', '-x509_strict', '-attime', String(Math.floor(at / 1000)), '-CAfile', 'bundle.pem', ...(chain.length > 1 ? ['-untrusted', 'chain.pem'] : []), 'leaf.pem'];
-  const run = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
-  return { status: run.status, out: `${run.stdout}${run.stderr}` };
-}
 
 const fingerprints = (certs: readonly X509Certificate[]): string[] => certs.map((cert) => cert.fingerprint256);
 const keyPem = (material: CaMaterial['issuer']): string => material.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();

@@ -3,7 +3,7 @@
  * `@loom/shared/identity`), the signature with node:crypto (native ECDSA/RSA). Pure apart from the signing.
  */
 import { createHash, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
-import { asn1 as a, algorithmIdentifier, generalNames, keyTypeOf, describeKey, signatureAlgorithm } from '@loom/shared/identity';
+import { asn1 as a, algorithmIdentifier, generalNames, keyTypeOf, describeKey, pemEncode, signatureAlgorithm } from '@loom/shared/identity';
 import { KEY_USAGE, OID } from './oids.js';
 
 export interface CertificateTemplate {
@@ -19,6 +19,11 @@ export interface CertificateTemplate {
   readonly pathLength?: number;
   readonly uris?: readonly string[];
   readonly dnsNames?: readonly string[];
+  /**
+   * The exact SubjectPublicKeyInfo DER of `publicKey` when the caller already has it (a CSR carries it):
+   * exporting a key through OpenSSL costs as much as an ECDSA signature, and it would be done twice.
+   */
+  readonly spkiDer?: Buffer;
 }
 
 export interface SigningIssuer {
@@ -32,6 +37,12 @@ export interface SigningIssuer {
 export interface SignedCertificate {
   readonly der: Buffer;
   readonly pem: string;
+  /** The serial as X509Certificate.serialNumber spells it (upper-case hex of the magnitude). */
+  readonly serialNumber: string;
+  /** Validity as encoded (whole seconds). */
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** The parsed certificate, built on first access (issuance itself does not need it). */
   readonly certificate: X509Certificate;
 }
 
@@ -42,6 +53,15 @@ export function randomSerial(): Buffer {
   return serial;
 }
 
+/** Upper-case hex of an INTEGER's magnitude, as X509Certificate.serialNumber spells serials. */
+function serialHex(serial: Buffer): string {
+  let start = 0;
+  while (start < serial.length - 1 && serial[start] === 0) start += 1;
+  return serial.subarray(start).toString('hex').toUpperCase();
+}
+
+const wholeSeconds = (date: Date): Date => new Date(Math.floor(date.getTime() / 1000) * 1000);
+
 /** Name DER with the given attributes in order (O, CN, ...), each a UTF8String. */
 export function nameDer(attributes: readonly (readonly [oid: string, value: string])[]): Buffer {
   return a.der(a.seq(attributes.map(([type, value]) => a.set([a.seq([a.oid(type), a.utf8(value)])]))));
@@ -49,9 +69,12 @@ export function nameDer(attributes: readonly (readonly [oid: string, value: stri
 
 export const emptyName = (): Buffer => a.der(a.seq([]));
 
-/** subjectKeyIdentifier per RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits. */
-export function keyIdentifier(publicKey: KeyObject): Buffer {
-  const spki = a.parseDer(publicKey.export({ type: 'spki', format: 'der' }));
+/**
+ * subjectKeyIdentifier per RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits. Takes the key or
+ * its SubjectPublicKeyInfo DER.
+ */
+export function keyIdentifier(publicKey: KeyObject | Buffer): Buffer {
+  const spki = a.parseDer(Buffer.isBuffer(publicKey) ? publicKey : publicKey.export({ type: 'spki', format: 'der' }));
   const bits = a.content(a.children(spki)[1]) ?? Buffer.alloc(0);
   return createHash('sha1').update(bits.subarray(1)).digest();
 }
@@ -94,24 +117,36 @@ export function signCertificate(template: CertificateTemplate, issuer: SigningIs
   const dnsNames = template.dnsNames ?? [];
   // RFC 5280 §4.2.1.6: with an empty subject the SAN carries the identity and must be critical.
   if (uris.length > 0 || dnsNames.length > 0) extensions.push(extension(OID.subjectAltName, emptySubject, generalNames(uris, dnsNames)));
-  extensions.push(extension(OID.subjectKeyIdentifier, false, a.octets(keyIdentifier(template.publicKey))));
+  const spkiDer = template.spkiDer ?? template.publicKey.export({ type: 'spki', format: 'der' });
+  extensions.push(extension(OID.subjectKeyIdentifier, false, a.octets(keyIdentifier(spkiDer))));
   extensions.push(extension(OID.authorityKeyIdentifier, false, a.seq([a.implicitPrimitive(0, issuer.keyIdentifier)])));
 
   const algorithmId = algorithmIdentifier(algorithm.oid, algorithm.nullParams);
+  const serial = template.serial ?? randomSerial();
   const tbs = a.sequenceDer([
     a.explicit(0, a.smallInteger(2)),
-    a.unsignedInteger(template.serial ?? randomSerial()),
+    a.unsignedInteger(serial),
     algorithmId,
     issuer.subjectDer,
     a.seq([a.time(template.notBefore), a.time(template.notAfter)]),
     template.subjectDer,
-    template.publicKey.export({ type: 'spki', format: 'der' }),
+    spkiDer,
     a.explicit(3, a.seq(extensions)),
   ]);
   const signature = sign(algorithm.digest, tbs, issuer.privateKey);
   const der = a.sequenceDer([tbs, algorithmId, a.bitString(signature)]);
-  const certificate = new X509Certificate(der);
-  return { der, pem: certificate.toString(), certificate };
+  let parsed: X509Certificate | undefined;
+  return {
+    der,
+    pem: pemEncode('CERTIFICATE', der),
+    serialNumber: serialHex(serial),
+    notBefore: wholeSeconds(template.notBefore),
+    notAfter: wholeSeconds(template.notAfter),
+    get certificate() {
+      parsed ??= new X509Certificate(der);
+      return parsed;
+    },
+  };
 }
 
 /** Self-signs `template` with `privateKey` (which must match `template.publicKey`). */

@@ -1,9 +1,5 @@
-import t, { type Test } from 'tap';
-import { spawnSync } from 'node:child_process';
+import t from 'tap';
 import { X509Certificate, createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { asn1 as a, generateKeySync, type KeyType } from '@loom/shared/identity';
 import {
   emptyName,
@@ -20,40 +16,11 @@ import {
   type SigningIssuer,
 } from '../../src/x509/certificate.js';
 import { KEY_USAGE, OID } from '../../src/x509/oids.js';
+import { NO_OPENSSL, openssl, opensslVerify } from '../support/openssl.js';
 
 const ID = 'spiffe://cluster.local/ns/shop/sa/cart';
 const NOW = Date.UTC(2026, 4, 1, 12, 0, 0);
 const HOUR = 3_600_000;
-
-// ---- openssl as an independent oracle -----------------------------------------------------------------
-const NO_OPENSSL = spawnSync('openssl', ['version']).status === 0 ? false : 'openssl is not on PATH';
-
-function openssl(t: Test, args: readonly string[], files: Readonly<Record<string, string>> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'loom-x509-test-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  const run = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
-  return { status: run.status, out: `${run.stdout}${run.stderr}`, read: (name: string) => readFileSync(join(dir, name), 'utf8') };
-}
-
-/** `openssl verify -x509_strict` of `leaf` against `root` with `untrusted` intermediates, at `at` (epoch ms). */
-function opensslVerify(t: Test, root: string, leaf: string, untrusted: readonly string[], at: number, purpose?: string) {
-  return openssl(
-    t,
-    [
-      'verify',
-      '-x509_strict',
-      '-attime',
-      String(Math.floor(at / 1000)),
-      '-CAfile',
-      'root.pem',
-      ...(untrusted.length > 0 ? ['-untrusted', 'chain.pem'] : []),
-      ...(purpose === undefined ? [] : ['-purpose', purpose]),
-      'leaf.pem',
-    ],
-    { 'root.pem': root, 'leaf.pem': leaf, 'chain.pem': untrusted.join('') },
-  );
-}
 
 // ---- a test-side reading of extensions, with their criticality -----------------------------------------
 
@@ -166,7 +133,7 @@ for (const purpose of ['sslserver', 'sslclient']) {
   t.test(`openssl verify accepts the leaf against its root (-x509_strict, -purpose ${purpose})`, { skip: NO_OPENSSL }, (t) => {
     const ca = root();
     const leaf = signCertificate(leafTemplate(generateKeySync().publicKey), ca.issuer);
-    const result = opensslVerify(t, ca.pem, leaf.pem, [], NOW, purpose);
+    const result = opensslVerify(t, ca.pem, [leaf.pem], NOW, purpose);
     t.equal(result.status, 0, result.out);
     t.match(result.out, /leaf\.pem: OK/);
     t.end();
@@ -176,10 +143,10 @@ for (const purpose of ['sslserver', 'sslclient']) {
 t.test('openssl verify refuses the leaf against another root and outside its validity', { skip: NO_OPENSSL }, (t) => {
   const ca = root();
   const leaf = signCertificate(leafTemplate(generateKeySync().publicKey), ca.issuer);
-  const other = opensslVerify(t, root().pem, leaf.pem, [], NOW);
+  const other = opensslVerify(t, root().pem, [leaf.pem], NOW);
   t.not(other.status, 0, 'same subject name, other key');
-  t.not(opensslVerify(t, ca.pem, leaf.pem, [], NOW + 25 * HOUR).status, 0, 'expired');
-  t.not(opensslVerify(t, ca.pem, leaf.pem, [], NOW - HOUR).status, 0, 'not yet valid');
+  t.not(opensslVerify(t, ca.pem, [leaf.pem], NOW + 25 * HOUR).status, 0, 'expired');
+  t.not(opensslVerify(t, ca.pem, [leaf.pem], NOW - HOUR).status, 0, 'not yet valid');
   t.end();
 });
 
@@ -189,7 +156,7 @@ t.test('leaves for RSA keys also allow keyEncipherment; every issuer key type si
     for (const leafType of ['ec-p256', 'rsa-2048'] as const) {
       const leaf = signCertificate(leafTemplate(generateKeySync(leafType).publicKey), ca.issuer);
       t.same(keyUsageOf(leaf.certificate), leafType === 'rsa-2048' ? [KEY_USAGE.digitalSignature, KEY_USAGE.keyEncipherment] : [KEY_USAGE.digitalSignature]);
-      const result = opensslVerify(t, ca.pem, leaf.pem, [], NOW, 'sslserver');
+      const result = opensslVerify(t, ca.pem, [leaf.pem], NOW, 'sslserver');
       t.equal(result.status, 0, `${issuerType} issuer, ${leafType} leaf: ${result.out}`);
     }
     const text = openssl(t, ['x509', '-in', 'root.pem', '-noout', '-text'], { 'root.pem': ca.pem });
@@ -290,9 +257,9 @@ t.test('a CA with a path length', { skip: NO_OPENSSL }, (t) => {
   t.match(text.out, /Certificate Sign, CRL Sign/);
 
   const leaf = signCertificate(leafTemplate(generateKeySync().publicKey), { subjectDer: subjectDerOf(intermediate.certificate), privateKey: key.privateKey, keyIdentifier: keyIdentifier(key.publicKey) });
-  const result = opensslVerify(t, ca.pem, leaf.pem, [intermediate.pem], NOW, 'sslclient');
+  const result = opensslVerify(t, ca.pem, [leaf.pem, intermediate.pem], NOW, 'sslclient');
   t.equal(result.status, 0, `leaf via intermediate: ${result.out}`);
-  const missing = opensslVerify(t, ca.pem, leaf.pem, [], NOW);
+  const missing = opensslVerify(t, ca.pem, [leaf.pem], NOW);
   t.not(missing.status, 0, 'without the intermediate the leaf does not verify');
   t.end();
 });
@@ -372,8 +339,8 @@ t.test('a root valid past 2050 verifies a leaf with openssl', { skip: NO_OPENSSL
   const ca = root('ec-p256', 'Long root', 40 * 365 * 24 * HOUR);
   t.ok(Date.parse(ca.certificate.validTo) > Date.UTC(2050, 0, 1));
   const leaf = signCertificate(leafTemplate(generateKeySync().publicKey, { notAfter: new Date(Date.UTC(2051, 0, 1)) }), ca.issuer);
-  t.equal(opensslVerify(t, ca.pem, leaf.pem, [], NOW).status, 0, 'now');
-  const late = opensslVerify(t, ca.pem, leaf.pem, [], Date.UTC(2050, 6, 1));
+  t.equal(opensslVerify(t, ca.pem, [leaf.pem], NOW).status, 0, 'now');
+  const late = opensslVerify(t, ca.pem, [leaf.pem], Date.UTC(2050, 6, 1));
   t.equal(late.status, 0, `in 2050: ${late.out}`);
   t.end();
 });

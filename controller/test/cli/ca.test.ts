@@ -168,7 +168,7 @@ t.test('status: store, trust domain, issuer, rotation, bundle; JSON with the sam
   t.equal(lines[3], '  key:          ec-p256, a root');
   t.match(lines[4], /^ {2}valid: {8}\S+ to \S+ \(36[45] days left\)$/);
   t.equal(lines[5], 'rotation:       steady');
-  t.match(lines[6], /^ {2}next step: {4}stage: stage a new root/);
+  t.match(lines[6], /^ {2}next step: {4}stage a new root/);
   t.equal(lines[8], 'bundle:         1 root');
   t.equal(lines[10], `    SHA256 ${root.fingerprint256}`);
   t.notMatch(r.stdout, /warning/);
@@ -219,7 +219,7 @@ t.test('rotate: plan, stage, switch, refused retire, forced retire; issue follow
 
   const plan = await ca(['rotate', '--plan', '--dir', dir]);
   t.equal(plan.code, 0);
-  t.match(plan.stdout, /^store: +directory .*\nphase: +steady\nnext step: +stage: stage a new root.*\nallowed: +no rotation is under way\n$/);
+  t.match(plan.stdout, /^store: +directory .*\nphase: +steady\nnext step: +stage a new root.*\nallowed: +no rotation is under way\n$/);
   t.equal(bundleOf(dir).length, 1, '--plan changes nothing');
 
   const staged = await ca(['rotate', '--dir', dir]);
@@ -243,7 +243,7 @@ t.test('rotate: plan, stage, switch, refused retire, forced retire; issue follow
   failed(t, await ca(['rotate', '--dir', dir]), 1, /^loom ca rotate: cannot retire yet: leaves signed by the old issuer .* retiring is allowed from \S+ \(force overrides/);
   const refusedPlan = await ca(['rotate', '--plan', '--dir', dir]);
   t.equal(refusedPlan.code, 1, '--plan exits 1 when the step is not allowed yet');
-  t.match(refusedPlan.stdout, /phase: +switched\nnext step: +retire: retire the old root .*\nnot yet: +leaves signed/);
+  t.match(refusedPlan.stdout, /phase: +switched\nnext step: +retire the old root .*\nnot yet: +leaves signed/);
   t.equal(bundleOf(dir).length, 2, 'still two roots');
 
   const forced = await ca(['rotate', '--force', '--dir', dir]);

@@ -7,9 +7,9 @@
 import type { KeyObject } from 'node:crypto';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { CertificateAuthority, type IssuedCertificate } from '@loom/ca';
+import { CertificateAuthority, type IssuedCertificate, type LeafNames } from '@loom/ca';
 import { mintCa, type TestCa } from '@loom/ca/testing';
-import { createCsr, generateKeySync, spiffeId } from '@loom/shared/identity';
+import { createCsr, generateKeySync, spiffeId, type WorkloadIdentity } from '@loom/shared/identity';
 import { loadIdentityService, type CertifyRequest, type CertifyResponse__Output, type IdentityClient } from '@loom/shared/proto';
 import { createLogger } from '@loom/shared/runtime';
 import { Registry } from 'prom-client';
@@ -35,8 +35,14 @@ export const kubeConfigOf = (kube: FakeKubeApi, token = 'controller-token'): Kub
 /** A CertificateAuthority that counts the leaves it actually signs. */
 export class CountingAuthority extends CertificateAuthority {
   issued = 0;
-  override issue(publicKey: KeyObject, names: { readonly uris?: readonly string[]; readonly dnsNames?: readonly string[] }, lifetimeMs?: number): IssuedCertificate {
+  override issue(publicKey: KeyObject, names: LeafNames, lifetimeMs?: number): IssuedCertificate {
     const issued = super.issue(publicKey, names, lifetimeMs);
+    this.issued += 1;
+    return issued;
+  }
+
+  override signWorkloadCsr(csrPem: string, caller: WorkloadIdentity): IssuedCertificate {
+    const issued = super.signWorkloadCsr(csrPem, caller);
     this.issued += 1;
     return issued;
   }

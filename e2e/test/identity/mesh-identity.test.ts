@@ -9,10 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, createServer, type TLSSocket } from 'node:tls';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { Registry } from 'prom-client';
 import { verifyChain } from '@loom/ca';
-import { mintCa } from '@loom/ca/testing';
+import { mintCa, type TestCa } from '@loom/ca/testing';
 import { createIdentityService, issueServingCertificate, startIdentityServer, type TokenValidator } from '@loom/controller/identity';
 import { checkPeerIdentity, IdentityClient, peerSpiffeId, type IdentityEvent } from '@loom/proxy';
 
@@ -28,12 +28,11 @@ const tokens: TokenValidator = {
     ),
 };
 
-t.test('proxies obtain certificates from the controller and talk mutual TLS with them', async (t) => {
-  const ca = mintCa({ trustDomain: 'cluster.local' });
-  const controllerMetrics = new Registry();
+/** The controller's identity server, as the controller runs it: a serving certificate from the CA, TLS, gRPC. */
+async function startController(t: Test, ca: TestCa, registry: Registry): Promise<{ readonly port: number; readonly dir: string }> {
   const serving = await issueServingCertificate(ca.authority, { trustDomain: 'cluster.local' });
   const server = await startIdentityServer({
-    handlers: createIdentityService({ authority: ca.authority, tokens, trustDomain: 'cluster.local', registry: controllerMetrics }),
+    handlers: createIdentityService({ authority: ca.authority, tokens, trustDomain: 'cluster.local', registry }),
     host: '127.0.0.1',
     port: 0,
     key: serving.keyPem,
@@ -42,6 +41,14 @@ t.test('proxies obtain certificates from the controller and talk mutual TLS with
   t.teardown(() => server.close());
   const dir = await mkdtemp(join(tmpdir(), 'loom-e2e-identity-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return { port: server.port, dir };
+}
+
+t.test('proxies obtain certificates from the controller and talk mutual TLS with them', async (t) => {
+  const ca = mintCa({ trustDomain: 'cluster.local' });
+  const controllerMetrics = new Registry();
+  const server = await startController(t, ca, controllerMetrics);
+  const dir = server.dir;
 
   const proxy = async (serviceAccount: string, token: string): Promise<IdentityClient> => {
     const tokenPath = join(dir, `${serviceAccount}.token`);
@@ -100,18 +107,8 @@ t.test('proxies obtain certificates from the controller and talk mutual TLS with
 t.test('a proxy whose token names another ServiceAccount is refused, with the reason, and gets nothing', async (t) => {
   const ca = mintCa();
   const registry = new Registry();
-  const serving = await issueServingCertificate(ca.authority, { trustDomain: 'cluster.local' });
-  const server = await startIdentityServer({
-    handlers: createIdentityService({ authority: ca.authority, tokens, trustDomain: 'cluster.local', registry }),
-    host: '127.0.0.1',
-    port: 0,
-    key: serving.keyPem,
-    certChain: serving.certChainPem,
-  });
-  t.teardown(() => server.close());
-  const dir = await mkdtemp(join(tmpdir(), 'loom-e2e-identity-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const tokenPath = join(dir, 'token');
+  const server = await startController(t, ca, registry);
+  const tokenPath = join(server.dir, 'token');
   await writeFile(tokenPath, 'token-api'); // the pod runs as sa/api but its proxy asks for sa/web
   const client = new IdentityClient({
     controllerAddress: `127.0.0.1:${server.port}`,

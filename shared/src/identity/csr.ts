@@ -30,6 +30,8 @@ export interface ParsedCsr {
   readonly otherExtensions: readonly string[];
   /** Subject DER (empty SEQUENCE when the subject is empty); never copied into a leaf. */
   readonly subjectDer: Buffer;
+  /** The request's SubjectPublicKeyInfo, byte for byte (a certificate for this key embeds it as is). */
+  readonly spkiDer: Buffer;
 }
 
 /** A CSR that cannot be read or whose signature does not verify. `message` is user-facing. */
@@ -181,7 +183,7 @@ function parseCsrDer(derBytes: Buffer): ParsedCsr {
     }
   }
   const sans: SubjectAltNames = sanLists;
-  return { publicKey, keyType: keyTypeOf(publicKey), sans, otherExtensions, subjectDer: a.der(subject) };
+  return { publicKey, keyType: keyTypeOf(publicKey), sans, otherExtensions, subjectDer: a.der(subject), spkiDer: Buffer.from(derBytes.subarray(spkiSpan.start, spkiSpan.end)) };
 }
 
 /**

@@ -76,7 +76,7 @@ async function readIssuer(certPath: string, keyPath: string, material: CaMateria
 }
 
 function renderPlan(store: string, plan: RotationPlan, newIssuer: Issuer | undefined, certPath: string | undefined): string {
-  const lines = [`store:        ${store}`, `phase:        ${plan.phase}`, `next step:    ${plan.step}: ${plan.description}`];
+  const lines = [`store:        ${store}`, `phase:        ${plan.phase}`, `next step:    ${plan.description}`];
   if (newIssuer !== undefined) lines.push(`new issuer:   ${quoted(newIssuer)} from ${certPath ?? '?'}${newIssuer.isRoot ? '' : `, chaining to root "${subjectLine(newIssuer.root.subject)}"`}`);
   lines.push(`${plan.allowed ? 'allowed:' : 'not yet:'}      ${plan.reason}`);
   return `${lines.join('\n')}\n`;

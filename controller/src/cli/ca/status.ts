@@ -142,7 +142,7 @@ export function renderStatus(status: CaStatus): string {
     rotation.retireAfter === undefined ? undefined : `old root retirable from ${rotation.retireAfter}`,
   ].filter((part) => part !== undefined);
   field('rotation', `${rotation.phase}${since.length === 0 ? '' : ` (${since.join(', ')})`}`);
-  field('next step', `${rotation.nextStep.step}: ${rotation.nextStep.description}`, '  ');
+  field('next step', rotation.nextStep.description, '  ');
   field(rotation.nextStep.allowed ? 'allowed' : 'not yet', rotation.nextStep.reason, '  ');
   field('bundle', `${status.bundle.length} root${status.bundle.length === 1 ? '' : 's'}`);
   for (const root of status.bundle) {
