@@ -29,3 +29,4 @@ export {
 export { parseServiceAccountUsername, tokenHash, jwtExpiry, type ServiceAccountRef, type TokenResult, type TokenValidator } from './token.js';
 export { RateLimiter, take, refill, isFull, checkBucketConfig, DEFAULT_MAX_KEYS, type Bucket, type BucketConfig, type RateLimiterOptions, type TakeResult } from './rate-limit.js';
 export { CERTIFY_RESULTS, REVIEW_RESULTS, CERTIFY_TOTAL_METRIC, CERTIFY_DURATION_METRIC, TOKEN_REVIEWS_METRIC, TOKEN_REVIEW_CACHE_HITS_METRIC, type CertifyResult, type ReviewResult } from './metrics.js';
+export { ServingCertificateRenewer, SERVING_RETRY_MS, type ServingRenewerOptions, type Timers } from './serving-renewal.js';

@@ -37,6 +37,7 @@ export interface ServingCertificate {
   readonly trustBundle: readonly string[];
   readonly spiffeId: string;
   readonly dnsNames: readonly string[];
+  readonly notBefore: Date;
   readonly notAfter: Date;
   readonly renewAfter: Date;
 }
@@ -68,6 +69,7 @@ export async function issueServingCertificate(authority: CertificateAuthority, o
     trustBundle: issued.trustBundle,
     spiffeId: id,
     dnsNames,
+    notBefore: issued.notBefore,
     notAfter: issued.notAfter,
     renewAfter: issued.renewAfter,
   };
