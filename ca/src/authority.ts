@@ -6,6 +6,7 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { parseCsr, parseSpiffeId, renewAfter, spiffeId, CsrError, describeKey, type WorkloadIdentity } from '@loom/shared/identity';
 import type { CaMaterial } from './material.js';
+import { listed, quote, shown } from './messages.js';
 import { emptyName, signCertificate } from './x509/certificate.js';
 import { OID } from './x509/oids.js';
 
@@ -70,8 +71,11 @@ export interface LeafNames {
   readonly dnsNames?: readonly string[];
 }
 
-/** "ns/<ns> sa/<sa>" for messages. */
-export const describeIdentity = (identity: WorkloadIdentity): string => `ns/${identity.namespace} sa/${identity.serviceAccount}`;
+/** "ns/<ns> sa/<sa>" for messages; a name that is not plain text is quoted, escaped and cut. */
+export const describeIdentity = (identity: WorkloadIdentity): string => `ns/${shown(identity.namespace)} sa/${shown(identity.serviceAccount)}`;
+
+/** Key types a CSR may carry, for refusal messages. */
+export const ACCEPTED_KEYS = 'ECDSA P-256 or P-384, or RSA 2048, 3072 or 4096 bits';
 
 export class CertificateAuthority {
   #material: CaMaterial;
@@ -123,35 +127,38 @@ export class CertificateAuthority {
       throw error;
     }
     if (csr.keyType === undefined) {
-      throw new CsrRefused('invalid-argument', `CSR key ${describeKey(csr.publicKey)} is not accepted (use ECDSA P-256)`);
+      throw new CsrRefused('invalid-argument', `CSR key ${describeKey(csr.publicKey)} is not accepted (use ${ACCEPTED_KEYS})`);
     }
     const { uris, dnsNames, ipAddresses, emails, others } = csr.sans;
     const extras = [
-      ...dnsNames.map((name) => `DNS:${name}`),
+      ...dnsNames.map((name) => `DNS:${shown(name)}`),
       ...ipAddresses.map((ip) => `IP:${ip}`),
-      ...emails.map((email) => `email:${email}`),
+      ...emails.map((email) => `email:${shown(email)}`),
       ...(others > 0 ? [`${others} other name(s)`] : []),
     ];
     if (uris.length !== 1 || extras.length > 0) {
-      const asked = [...uris.map((uri) => `URI:${uri}`), ...extras].join(', ') || 'none';
+      const asked = listed([...uris.map((uri) => `URI:${shown(uri)}`), ...extras]) || 'none';
       throw new CsrRefused('invalid-argument', `CSR must ask for exactly one SAN, the SPIFFE ID URI; it asks for ${asked}`);
     }
     if (csr.otherExtensions.length > 0) {
-      const named = csr.otherExtensions.map((oid) => (EXTENSION_NAMES[oid] === undefined ? oid : `${EXTENSION_NAMES[oid]} (${oid})`));
+      const named = csr.otherExtensions.map((oid) => {
+        if (EXTENSION_NAMES[oid] !== undefined) return `${EXTENSION_NAMES[oid]} (${oid})`;
+        return oid.startsWith('attribute ') ? `attribute ${shown(oid.slice('attribute '.length))}` : shown(oid);
+      });
       throw new CsrRefused(
         'invalid-argument',
-        `CSR requests extensions Loom does not grant (${named.join(', ')}); request only the SPIFFE ID subjectAltName`,
+        `CSR requests extensions Loom does not grant (${listed(named)}); request only the SPIFFE ID subjectAltName`,
       );
     }
     const requestedUri = uris[0] ?? '';
     const requested = parseSpiffeId(requestedUri);
     const expected = spiffeId(caller.trustDomain, caller.namespace, caller.serviceAccount);
     if (requestedUri !== expected) {
-      const asked = requested === null ? `"${requestedUri}"` : requested.trustDomain !== caller.trustDomain ? `trust domain "${requested.trustDomain}"` : describeIdentity(requested);
-      throw new CsrRefused('permission-denied', `token is for ${describeIdentity(caller)}, CSR asks for ${asked}`, requestedUri);
+      const asked = requested === null ? quote(requestedUri) : requested.trustDomain !== caller.trustDomain ? `trust domain ${quote(requested.trustDomain)}` : describeIdentity(requested);
+      throw new CsrRefused('permission-denied', `token is for ${describeIdentity(caller)}, CSR asks for ${asked}`, shown(requestedUri));
     }
     if (caller.trustDomain !== this.#trustDomain) {
-      throw new CsrRefused('permission-denied', `CSR asks for trust domain "${caller.trustDomain}"; this CA issues for "${this.#trustDomain}" only`, requestedUri);
+      throw new CsrRefused('permission-denied', `CSR asks for trust domain ${quote(caller.trustDomain)}; this CA issues for "${this.#trustDomain}" only`, shown(requestedUri));
     }
     return this.#sign(csr.publicKey, csr.spkiDer, { uris: [expected] }, undefined);
   }

@@ -7,6 +7,7 @@ import { createPrivateKey, createPublicKey, randomBytes, X509Certificate, type K
 import { DEFAULT_KEY_TYPE, asn1, describeKey, generateKeySync, keyTypeOf, splitPemCertificates, type KeyType } from '@loom/shared/identity';
 import { extensionValue, keyIdentifier, keyUsageOf, nameDer, signSelf, subjectDerOf, subjectKeyIdentifierOf } from './x509/certificate.js';
 import { KEY_USAGE, OID } from './x509/oids.js';
+import { uriSans } from './verify.js';
 
 export interface Issuer {
   readonly certificate: X509Certificate;
@@ -32,6 +33,11 @@ export class IssuerError extends Error {
 }
 
 export const DAY_MS = 86_400_000;
+/**
+ * How far in the future an issuer's (or its chain's) notBefore may lie: clocks differ by a little. Beyond
+ * it, every leaf would start in the future (a leaf never starts before its issuer), so it is refused.
+ */
+export const ISSUER_CLOCK_SKEW_MS = 5 * 60_000;
 export const DEFAULT_ROOT_LIFETIME_MS = 365 * DAY_MS;
 
 export interface RootOptions {
@@ -69,12 +75,30 @@ export function createRoot(options: RootOptions): Issuer {
     },
     privateKey,
   );
-  return issuerFrom(signed.certificate, [], signed.certificate, privateKey);
+  return issuerFrom(signed.certificate, [], signed.certificate, privateKey, 'the new root');
 }
 
-function issuerFrom(certificate: X509Certificate, intermediates: readonly X509Certificate[], root: X509Certificate, privateKey: KeyObject): Issuer {
+/**
+ * Runs `read`, which decodes part `what` of `certificate` with Loom's own ASN.1 reader (node-forge's,
+ * stricter than OpenSSL: it throws on some encodings OpenSSL accepts), turning any failure into an
+ * {@link IssuerError} naming `source`: a malformed certificate in a store is reported, never a crash.
+ */
+function readField<T>(certificate: X509Certificate, source: string, what: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof IssuerError) throw error;
+    const detail = (error instanceof Error ? error.message : String(error)).split('\n', 1)[0]?.replace(/\.$/, '') ?? '';
+    throw new IssuerError(`${source}: the ${what} of ${describe(certificate)} is malformed (${detail})`);
+  }
+}
+
+function issuerFrom(certificate: X509Certificate, intermediates: readonly X509Certificate[], root: X509Certificate, privateKey: KeyObject, source: string): Issuer {
   const keyType = keyTypeOf(privateKey);
   if (keyType === undefined) throw new IssuerError(`issuer key ${describeKey(privateKey)} is not supported (use EC P-256/P-384 or RSA 2048-4096)`);
+  // The SPIFFE URI SANs of the issuer and its root say which trust domain the CA is for (checked when
+  // the CA is opened): read them here, where a malformed one can be blamed on its file.
+  for (const cert of new Set([certificate, root])) readField(cert, source, 'subjectAltName extension', () => uriSans(cert));
   return {
     certificate,
     pem: certificate.toString(),
@@ -83,10 +107,10 @@ function issuerFrom(certificate: X509Certificate, intermediates: readonly X509Ce
     isRoot: root.fingerprint256 === certificate.fingerprint256,
     privateKey,
     keyType,
-    subjectDer: subjectDerOf(certificate),
+    subjectDer: readField(certificate, source, 'subject', () => subjectDerOf(certificate)),
     // The leaves' authorityKeyIdentifier must equal the issuer's own subjectKeyIdentifier, however an
     // operator's CA computed it (OpenSSL refuses the chain otherwise); computed only when it has none.
-    keyIdentifier: subjectKeyIdentifierOf(certificate) ?? keyIdentifier(certificate.publicKey),
+    keyIdentifier: readField(certificate, source, 'subjectKeyIdentifier extension', () => subjectKeyIdentifierOf(certificate)) ?? keyIdentifier(certificate.publicKey),
   };
 }
 
@@ -140,7 +164,7 @@ export interface LoadIssuerInput {
   /** For messages: where the certificate and key came from ("tls.crt", "next.crt"...). */
   readonly certSource: string;
   readonly keySource: string;
-  /** Epoch milliseconds, to refuse an expired issuer. */
+  /** Epoch milliseconds, to refuse an expired issuer (or one not valid yet, beyond {@link ISSUER_CLOCK_SKEW_MS}). */
   readonly now: number;
 }
 
@@ -161,17 +185,25 @@ export function loadIssuer(input: LoadIssuerInput): Issuer {
   if (keyTypeOf(privateKey) === undefined) {
     throw new IssuerError(`${input.keySource}: issuer key ${describeKey(privateKey)} is not supported (use EC P-256/P-384 or RSA 2048-4096)`);
   }
-  const usage = keyUsageOf(certificate);
+  const usage = readField(certificate, input.certSource, 'keyUsage extension', () => keyUsageOf(certificate));
   if (usage !== undefined && !usage.includes(KEY_USAGE.keyCertSign)) {
-    const why = assertsCa(certificate) ? 'may not sign certificates (its keyUsage lacks keyCertSign)' : 'is not a CA certificate (basicConstraints CA:FALSE)';
+    const ca = readField(certificate, input.certSource, 'basicConstraints extension', () => assertsCa(certificate));
+    const why = ca ? 'may not sign certificates (its keyUsage lacks keyCertSign)' : 'is not a CA certificate (basicConstraints CA:FALSE)';
     throw new IssuerError(`${input.certSource}: ${describe(certificate)} ${why}`);
   }
   if (!certificate.ca) throw new IssuerError(`${input.certSource}: ${describe(certificate)} is not a CA certificate (basicConstraints CA:FALSE)`);
-  const unexpired = (cert: X509Certificate): void => {
+  const inValidity = (cert: X509Certificate): void => {
     const notAfter = Date.parse(cert.validTo);
     if (notAfter <= input.now) throw new IssuerError(`${input.certSource}: ${describe(cert)} expired at ${new Date(notAfter).toISOString()}`);
+    const notBefore = Date.parse(cert.validFrom);
+    if (notBefore > input.now + ISSUER_CLOCK_SKEW_MS) {
+      throw new IssuerError(
+        `${input.certSource}: ${describe(cert)} is not valid before ${new Date(notBefore).toISOString()} (now ${new Date(input.now).toISOString()}): ` +
+          'every leaf it anchors would start in the future; check the clock or use a certificate valid now',
+      );
+    }
   };
-  unexpired(certificate);
+  inValidity(certificate);
 
   // Walk up: each certificate must be issued and signed by the next; end at a self-signed root, taken
   // from the file or from the roots.
@@ -179,19 +211,19 @@ export function loadIssuer(input: LoadIssuerInput): Issuer {
   let current = certificate;
   const pool = [...rest];
   for (;;) {
-    if (isSelfSigned(current)) return issuerFrom(certificate, intermediates, current, privateKey);
+    if (isSelfSigned(current)) return issuerFrom(certificate, intermediates, current, privateKey, input.certSource);
     const parentIndex = pool.findIndex((candidate) => current.checkIssued(candidate) && current.verify(candidate.publicKey));
     if (parentIndex >= 0) {
       const [parent] = pool.splice(parentIndex, 1) as [X509Certificate];
-      unexpired(parent);
+      inValidity(parent);
       if (!isSelfSigned(parent)) intermediates.push(parent);
       current = parent;
       continue;
     }
     const root = input.roots.find((candidate) => current.checkIssued(candidate) && current.verify(candidate.publicKey) && isSelfSigned(candidate));
     if (root !== undefined) {
-      unexpired(root);
-      return issuerFrom(certificate, intermediates, root, privateKey);
+      inValidity(root);
+      return issuerFrom(certificate, intermediates, root, privateKey, input.certSource);
     }
     throw new IssuerError(
       `${input.certSource}: cannot find who issued ${describe(current)} (issuer "${((current.issuer as string | undefined) ?? '').replace(/\n/g, ', ')}"); ` +

@@ -7,8 +7,8 @@
 import type { X509Certificate } from 'node:crypto';
 import type { KeyType } from '@loom/shared/identity';
 import type { Logger } from '@loom/shared/runtime';
-import { createRoot } from './issuer.js';
-import { CaMaterialError, decodeMaterial, encodeMaterial, type CaMaterial } from './material.js';
+import { createRoot, describeCertificate, type Issuer } from './issuer.js';
+import { CA_FILE, CaMaterialError, decodeMaterial, encodeMaterial, type CaMaterial } from './material.js';
 import type { CaStore, StoredCa } from './store/index.js';
 import { uriSans } from './verify.js';
 
@@ -95,13 +95,26 @@ function trustDomainOf(uri: string): string | undefined {
 
 /** Trust domains the CA's certificates claim through SPIFFE URI SANs (an operator's CA may claim none). */
 export function claimedTrustDomains(material: CaMaterial): { readonly certificate: X509Certificate; readonly trustDomain: string }[] {
-  const certificates = [material.issuer.root, material.issuer.certificate, ...(material.next === undefined ? [] : [material.next.root, material.next.certificate])];
+  const sources: { readonly certificate: X509Certificate; readonly file: string }[] = [];
+  const add = (issuer: Issuer, file: string): void => {
+    sources.push({ certificate: issuer.certificate, file });
+    sources.push({ certificate: issuer.root, file: issuer.isRoot ? file : `the root of ${file}` });
+  };
+  add(material.issuer, CA_FILE.issuerCert);
+  if (material.next !== undefined) add(material.next, CA_FILE.nextCert);
   const seen = new Set<string>();
   const claims: { certificate: X509Certificate; trustDomain: string }[] = [];
-  for (const certificate of certificates) {
+  for (const { certificate, file } of sources) {
     if (seen.has(certificate.fingerprint256)) continue;
     seen.add(certificate.fingerprint256);
-    for (const uri of uriSans(certificate)) {
+    let uris: string[];
+    try {
+      uris = uriSans(certificate);
+    } catch (error) {
+      const detail = (error instanceof Error ? error.message : String(error)).split('\n', 1)[0]?.replace(/\.$/, '') ?? '';
+      throw new CaOpenError('invalid', `${file}: the subjectAltName extension of ${describeCertificate(certificate)} is malformed (${detail})`);
+    }
+    for (const uri of uris) {
       const trustDomain = trustDomainOf(uri);
       if (trustDomain !== undefined) claims.push({ certificate, trustDomain });
     }
@@ -109,12 +122,23 @@ export function claimedTrustDomains(material: CaMaterial): { readonly certificat
   return claims;
 }
 
-function checkTrustDomain(store: CaStore, material: CaMaterial, trustDomain: string): void {
-  const other = claimedTrustDomains(material).find((claim) => claim.trustDomain !== trustDomain);
+/**
+ * Refuses material whose certificates claim another trust domain than `trustDomain` (a {@link CaOpenError}
+ * of kind `trust-domain`), or whose names cannot be read (kind `invalid`); messages start with the store.
+ */
+export function checkTrustDomain(store: Pick<CaStore, 'description'>, material: CaMaterial, trustDomain: string): void {
+  let claims;
+  try {
+    claims = claimedTrustDomains(material);
+  } catch (error) {
+    if (error instanceof CaOpenError) throw new CaOpenError(error.kind, `${store.description}: ${error.message}`);
+    throw error;
+  }
+  const other = claims.find((claim) => claim.trustDomain !== trustDomain);
   if (other === undefined) return;
   throw new CaOpenError(
     'trust-domain',
-    `${store.description}: the CA certificate "${other.certificate.subject.replace(/\n/g, ', ')}" is for trust domain "${other.trustDomain}", ` +
+    `${store.description}: the CA certificate ${describeCertificate(other.certificate)} is for trust domain "${other.trustDomain}", ` +
       `not the configured "${trustDomain}"`,
     other.trustDomain,
   );

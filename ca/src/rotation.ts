@@ -26,13 +26,13 @@ export interface RotationOptions {
   readonly clockSkewMs: number;
   /** Retire the old root before `retireAfter`. */
   readonly force?: boolean;
+  /** Stage this operator-supplied issuer instead of creating a root (phase `steady` only). */
+  readonly newIssuer?: Issuer;
 }
 
 export interface ApplyRotationOptions extends RotationOptions {
   /** For a new root's SPIFFE URI SAN and name. */
   readonly trustDomain: string;
-  /** Stage this operator-supplied issuer instead of creating a root (phase `steady` only). */
-  readonly newIssuer?: Issuer;
   /** Key type of a created root (default ECDSA P-256). */
   readonly keyType?: KeyType;
   readonly rootLifetimeMs?: number;
@@ -60,6 +60,8 @@ export function rotationPhase(material: CaMaterial): RotationPhase {
   return material.rotation?.phase ?? 'steady';
 }
 
+const isCurrentIssuer = (material: CaMaterial, issuer: Issuer): boolean => issuer.certificate.fingerprint256 === material.issuer.certificate.fingerprint256;
+
 const subjectOf = (issuer: Issuer): string => `"${issuer.certificate.subject.replace(/\n/g, ', ')}"`;
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -75,17 +77,28 @@ export function formatDuration(ms: number): string {
   return parts.length === 0 ? '0s' : parts.join('');
 }
 
+/** Why a plan's step may not be taken, in a sentence: "cannot retire yet: ..." (only retirement waits for time). */
+export function refusal(plan: RotationPlan): string {
+  return `cannot ${plan.step}${plan.step === 'retire' ? ' yet' : ''}: ${plan.reason}`;
+}
+
 /** What the next rotation step would do at `now`, and whether it may be taken. */
 export function planRotation(material: CaMaterial, now: number, options: RotationOptions): RotationPlan {
   const rotation = material.rotation;
+  const newIssuer = options.newIssuer;
   if (rotation === undefined) {
-    return {
-      phase: 'steady',
-      step: 'stage',
-      description: 'stage a new root: add it to the trust bundle next to the current root; leaves keep coming from the current issuer until the switch',
-      allowed: true,
-      reason: 'no rotation is under way',
-    };
+    const step = { phase: 'steady', step: 'stage' } as const;
+    if (newIssuer === undefined) {
+      return {
+        ...step,
+        description: 'stage a new root: add it to the trust bundle next to the current root; leaves keep coming from the current issuer until the switch',
+        allowed: true,
+        reason: 'no rotation is under way',
+      };
+    }
+    const description = `stage the issuer ${subjectOf(newIssuer)}: add its root to the trust bundle; leaves keep coming from the current issuer until the switch`;
+    if (isCurrentIssuer(material, newIssuer)) return { ...step, description, allowed: false, reason: `the new issuer ${subjectOf(newIssuer)} is the current issuer` };
+    return { ...step, description, allowed: true, reason: 'no rotation is under way' };
   }
   if (rotation.phase === 'staged') {
     const next = material.next;
@@ -129,7 +142,7 @@ export function applyRotation(material: CaMaterial, now: number, options: ApplyR
     throw new RotationRefused(`a new issuer can only be given when staging a rotation; the rotation is already in phase "${phase}"`);
   }
   const plan = planRotation(material, now, options);
-  if (!plan.allowed) throw new RotationRefused(`cannot ${plan.step} yet: ${plan.reason}`);
+  if (!plan.allowed) throw new RotationRefused(refusal(plan));
   switch (phase) {
     case 'steady':
       return stage(material, now, options);
@@ -159,9 +172,7 @@ function newRoot(material: CaMaterial, now: number, options: ApplyRotationOption
 
 function stage(material: CaMaterial, now: number, options: ApplyRotationOptions): CaMaterial {
   const next = options.newIssuer ?? newRoot(material, now, options);
-  if (next.certificate.fingerprint256 === material.issuer.certificate.fingerprint256) {
-    throw new RotationRefused(`the new issuer ${subjectOf(next)} is the current issuer`);
-  }
+  if (isCurrentIssuer(material, next)) throw new RotationRefused(`the new issuer ${subjectOf(next)} is the current issuer`);
   const bundle = material.bundle.some((root) => root.fingerprint256 === next.root.fingerprint256) ? material.bundle : [...material.bundle, next.root];
   const rotation: RotationRecord = { phase: 'staged', stagedAt: iso(now) };
   return { issuer: material.issuer, next, bundle, rotation };

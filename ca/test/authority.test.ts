@@ -220,6 +220,24 @@ t.test('extra SANs are refused with INVALID_ARGUMENT, listing them', (t) => {
   t.end();
 });
 
+t.test('refusals echo what the CSR asked for bounded: cut, escaped, at most five names', (t) => {
+  const { authority } = authorityFor();
+  const long = refusal(t, () => authority.signWorkloadCsr(csrFor(spiffeId(TD, 'a', 'w'.repeat(40_000))), caller), 'permission-denied', `token is for ns/a sa/x, CSR asks for ns/a sa/"${'w'.repeat(200)}"…(39800 more characters)`, 'a 40 000-character service account');
+  t.ok((long?.message.length ?? Infinity) < 400, 'a short message');
+  const uri = `https://example.com/${'u'.repeat(1000)}`;
+  refusal(t, () => authority.signWorkloadCsr(csrFor(uri), caller), 'permission-denied', `CSR asks for "${uri.slice(0, 200)}"…(${uri.length - 200} more characters)`, 'a long URI');
+  const control = refusal(t, () => authority.signWorkloadCsr(csrFor('spiffe://cluster.local/ns/a\n\u001b[2J/sa/x\u0000'), caller), 'permission-denied', 'CSR asks for ns/"a\\n\\u001b[2J" sa/"x\\u0000"', 'control characters');
+  t.ok([...(control?.message ?? '\n')].every((character) => character >= ' '), 'no control character in the message');
+  t.match(
+    refusal(t, () => authority.signWorkloadCsr(csrFor('x\u0007y'), caller), 'permission-denied', 'CSR asks for "x\\u0007y"', 'a URI with BEL')?.message,
+    /^[\x20-\x7e]+$/,
+  );
+  const dnsNames = Array.from({ length: 40 }, (_, i) => `n${i}.example`);
+  refusal(t, () => authority.signWorkloadCsr(csrFor(CALLER_ID, 'ec-p256', dnsNames), caller), 'invalid-argument', `it asks for URI:${CALLER_ID}, DNS:n0.example, DNS:n1.example, DNS:n2.example, DNS:n3.example and 36 more`, '40 DNS names');
+  refusal(t, () => authority.signWorkloadCsr(csrFor(CALLER_ID, 'ec-p256', ['a b,c', 'd'.repeat(300)]), caller), 'invalid-argument', `it asks for URI:${CALLER_ID}, DNS:"a b,c", DNS:"${'d'.repeat(200)}"…(100 more characters)`, 'odd DNS names');
+  t.end();
+});
+
 t.test('extra SANs of every kind from openssl CSRs are refused', { skip: NO_OPENSSL }, (t) => {
   const { authority } = authorityFor();
   const cases: [san: string, listed: string][] = [
@@ -259,14 +277,14 @@ t.test('keys Loom does not accept are refused', { skip: NO_OPENSSL }, (t) => {
     t,
     () => authority.signWorkloadCsr(opensslCsr(t, ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024'], [`subjectAltName=URI:${CALLER_ID}`]), caller),
     'invalid-argument',
-    'CSR key rsa (1024 bits) is not accepted (use ECDSA P-256)',
+    'CSR key rsa (1024 bits) is not accepted (use ECDSA P-256 or P-384, or RSA 2048, 3072 or 4096 bits)',
     'RSA-1024',
   );
   refusal(
     t,
     () => authority.signWorkloadCsr(opensslCsr(t, ['-algorithm', 'ed25519'], [`subjectAltName=URI:${CALLER_ID}`]), caller),
     'invalid-argument',
-    'CSR key ed25519 is not accepted (use ECDSA P-256)',
+    'CSR key ed25519 is not accepted (use ECDSA P-256 or P-384, or RSA 2048, 3072 or 4096 bits)',
     'Ed25519',
   );
   t.end();
@@ -282,7 +300,7 @@ t.test('a key on another curve is refused (CSR built without openssl)', (t) => {
     a.implicitConstructed(0, [a.seq([a.oid('1.2.840.113549.1.9.14'), a.set([extensions])])]),
   ]);
   const pem = pemEncode('CERTIFICATE REQUEST', a.sequenceDer([info, algorithmIdentifier('1.2.840.10045.4.3.2', false), a.bitString(sign('sha256', info, privateKey))]));
-  refusal(t, () => authorityFor().authority.signWorkloadCsr(pem, caller), 'invalid-argument', 'CSR key ec (secp256k1) is not accepted (use ECDSA P-256)', 'secp256k1');
+  refusal(t, () => authorityFor().authority.signWorkloadCsr(pem, caller), 'invalid-argument', 'CSR key ec (secp256k1) is not accepted (use ECDSA P-256 or P-384, or RSA 2048, 3072 or 4096 bits)', 'secp256k1');
   t.end();
 });
 

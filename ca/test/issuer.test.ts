@@ -1,10 +1,10 @@
 import t, { type Test } from 'tap';
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { generateKeySync } from '@loom/shared/identity';
-import { DAY_MS, DEFAULT_ROOT_LIFETIME_MS, IssuerError, createRoot, loadIssuer, readCertificates, type Issuer, type LoadIssuerInput } from '../src/issuer.js';
+import { DAY_MS, DEFAULT_ROOT_LIFETIME_MS, ISSUER_CLOCK_SKEW_MS, IssuerError, createRoot, loadIssuer, readCertificates, type Issuer, type LoadIssuerInput } from '../src/issuer.js';
 import { uriSans } from '../src/verify.js';
-import { emptyName, keyIdentifier, signCertificate, subjectDerOf, subjectKeyIdentifierOf } from '../src/x509/certificate.js';
-import { mintCa, mintIntermediate } from '../src/testing/index.js';
+import { emptyName, keyIdentifier, nameDer, signCertificate, subjectDerOf, subjectKeyIdentifierOf } from '../src/x509/certificate.js';
+import { corruptExtension, mintCa, mintIntermediate } from '../src/testing/index.js';
 import { NO_OPENSSL, opensslDir } from './support/openssl.js';
 
 const NOW = Date.UTC(2026, 4, 1, 12, 0, 0);
@@ -236,6 +236,50 @@ t.test('loadIssuer: an expired issuer, and an issuer whose chain has expired', (
   const intermediate = mintIntermediate(root, { now: NOW, lifetimeMs: 10 * DAY_MS });
   refused(t, () => loadIssuer(input(intermediate, { certPem: intermediate.pem + root.pem, now: NOW + 2 * DAY_MS })), /^tls\.crt: "O=Loom td, CN=Loom root CA .*" expired at/, 'root in the file expired');
   refused(t, () => loadIssuer(input(intermediate, { roots: [root.certificate], now: NOW + 2 * DAY_MS })), /^tls\.crt: "O=Loom td, CN=Loom root CA .*" expired at/, 'root in the bundle expired');
+  t.end();
+});
+
+t.test('loadIssuer: an issuer, or a certificate of its chain, not valid yet (beyond clock skew) is refused', (t) => {
+  const future = createRoot({ trustDomain: 'td', now: NOW + DAY_MS });
+  refused(
+    t,
+    () => loadIssuer(input(future)),
+    /^tls\.crt: "O=Loom td, CN=Loom root CA .*" is not valid before 2026-05-02T11:59:00\.000Z \(now 2026-05-01T12:00:00\.000Z\): every leaf it anchors would start in the future/,
+    'a root valid from tomorrow',
+  );
+  // createRoot backdates by a minute: made 5 minutes ahead, it starts 4 minutes ahead, within the skew.
+  const soon = createRoot({ trustDomain: 'td', now: NOW + ISSUER_CLOCK_SKEW_MS });
+  t.ok(loadIssuer(input(soon)).isRoot, 'a few minutes ahead is clock skew, accepted');
+  const later = createRoot({ trustDomain: 'td', now: NOW + ISSUER_CLOCK_SKEW_MS + 61_000 });
+  refused(t, () => loadIssuer(input(later)), 'is not valid before', 'just beyond the skew');
+
+  // An intermediate valid now, under a root valid from tomorrow: the root in the file, or in the bundle.
+  const key = generateKeySync();
+  const intermediate = signCertificate(
+    { subjectDer: nameDer([['2.5.4.3', 'Now intermediate']]), publicKey: key.publicKey, notBefore: new Date(NOW - HOUR), notAfter: new Date(NOW + 10 * DAY_MS), isCa: true },
+    future,
+  );
+  const rootPattern = /^tls\.crt: "O=Loom td, CN=Loom root CA .*" is not valid before 2026-05-02T11:59:00\.000Z/;
+  refused(t, () => loadIssuer({ ...input(future), certPem: intermediate.pem + future.pem, keyPem: keyPem(key.privateKey) }), rootPattern, 'root in the file');
+  refused(t, () => loadIssuer({ ...input(future), certPem: intermediate.pem, keyPem: keyPem(key.privateKey), roots: [future.certificate] }), rootPattern, 'root in the bundle');
+  t.end();
+});
+
+t.test('loadIssuer: a malformed extension OpenSSL parses is an IssuerError naming the file, not a crash', (t) => {
+  const root = createRoot({ trustDomain: 'td', now: NOW });
+  refused(
+    t,
+    () => loadIssuer(input(root, { certPem: corruptExtension(root.pem, 'keyUsage') })),
+    /^tls\.crt: the keyUsage extension of "O=Loom td, CN=Loom root CA [^"]+" is malformed \(.+\)$/,
+    'keyUsage BIT STRING longer than its extension',
+  );
+  const intermediate = mintIntermediate(root, { now: NOW });
+  refused(
+    t,
+    () => loadIssuer(input(intermediate, { certPem: corruptExtension(intermediate.pem, 'keyUsage') + root.pem, certSource: 'next.crt' })),
+    /^next\.crt: the keyUsage extension of "CN=Loom test intermediate" is malformed/,
+    'an intermediate',
+  );
   t.end();
 });
 

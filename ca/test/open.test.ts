@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,12 +7,12 @@ import { generateKeySync } from '@loom/shared/identity';
 import { createLogger } from '@loom/shared/runtime';
 import t, { type Test } from 'tap';
 import { CA_FILE, encodeMaterial } from '../src/material.js';
-import { CaOpenError, openCa } from '../src/open.js';
+import { CaOpenError, checkTrustDomain, claimedTrustDomains, openCa } from '../src/open.js';
 import { DirectoryStore } from '../src/store/directory.js';
 import { uriSans } from '../src/verify.js';
 import { nameDer, signSelf } from '../src/x509/certificate.js';
 import { OID } from '../src/x509/oids.js';
-import { mintCa, mintIntermediate } from '../src/testing/index.js';
+import { corruptExtension, mintCa, mintIntermediate } from '../src/testing/index.js';
 
 function tempStore(t: Test): DirectoryStore {
   const dir = mkdtempSync(join(tmpdir(), 'loom-ca-open-'));
@@ -124,4 +125,35 @@ t.test("an operator-supplied intermediate with its chain in tls.crt: its root's 
   t.equal(ok.material.issuer.isRoot, false);
   t.equal(ok.material.issuer.certificate.subject, 'CN=Corp mesh issuer');
   t.strictSame(ok.material.bundle.map((r) => r.fingerprint256), [root.issuer.root.fingerprint256], 'the root from tls.crt is the bundle');
+});
+
+t.test('a malformed certificate in the store is an "invalid" CaOpenError naming the store and the file', async (t) => {
+  const store = tempStore(t);
+  const files = encodeMaterial(mintCa().material);
+  await store.create({ ...files, [CA_FILE.issuerCert]: corruptExtension(files[CA_FILE.issuerCert] ?? '', 'keyUsage') });
+  const before = snapshot(store);
+  await t.rejects(openCa(store, { trustDomain: 'cluster.local' }), {
+    name: 'CaOpenError',
+    kind: 'invalid',
+    message: new RegExp(`^directory ${store.dir}: tls\\.crt: the keyUsage extension of "O=Loom cluster\\.local, CN=Loom root CA [^"]+" is malformed \\(.+\\)$`),
+  });
+  t.strictSame(snapshot(store), before, 'nothing written');
+});
+
+t.test('checkTrustDomain: unreadable SPIFFE names are "invalid", naming the store and the file', (t) => {
+  const ca = mintCa();
+  const corrupt = new X509Certificate(corruptExtension(ca.issuer.pem, 'subjectAltName'));
+  const issuer = { ...ca.issuer, certificate: corrupt, root: corrupt };
+  t.throws(() => claimedTrustDomains({ issuer, bundle: [corrupt] }), { name: 'CaOpenError', kind: 'invalid', message: /^tls\.crt: the subjectAltName extension of "O=Loom cluster\.local, CN=[^"]+" is malformed/ });
+  const store = { description: 'Secret loom-system/loom-ca' };
+  t.throws(() => checkTrustDomain(store, { issuer, bundle: [corrupt] }, 'cluster.local'), { name: 'CaOpenError', kind: 'invalid', message: /^Secret loom-system\/loom-ca: tls\.crt: the subjectAltName extension/ });
+  const next = mintCa().issuer;
+  t.throws(
+    () => checkTrustDomain(store, { issuer: ca.issuer, next: { ...next, certificate: corrupt, root: corrupt }, bundle: [ca.issuer.root], rotation: { phase: 'staged', stagedAt: new Date().toISOString() } }, 'cluster.local'),
+    { kind: 'invalid', message: /: next\.crt: the subjectAltName extension/ },
+    'the staged issuer names next.crt',
+  );
+  t.doesNotThrow(() => checkTrustDomain(store, ca.material, 'cluster.local'));
+  t.throws(() => checkTrustDomain(store, ca.material, 'other.example'), { name: 'CaOpenError', kind: 'trust-domain', foundTrustDomain: 'cluster.local' });
+  t.end();
 });

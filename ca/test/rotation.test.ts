@@ -105,6 +105,16 @@ t.test('an operator-supplied issuer is staged instead of a new root', (t) => {
   t.end();
 });
 
+t.test('the plan for an operator-supplied issuer: named, and refused when it is the current issuer (as the step is)', (t) => {
+  const ca = mintCa({ now: () => T0 });
+  const intermediate = mintIntermediate(ca.issuer, { now: T0, name: 'Corp issuer' });
+  t.match(planRotation(ca.material, T0, { ...OPTIONS, newIssuer: intermediate }), { phase: 'steady', step: 'stage', allowed: true, description: /^stage the issuer "CN=Corp issuer": / });
+  const same = planRotation(ca.material, T0, { ...OPTIONS, newIssuer: ca.issuer });
+  t.match(same, { phase: 'steady', step: 'stage', allowed: false, reason: /^the new issuer "O=Loom cluster\.local, CN=[^"]+" is the current issuer$/ });
+  t.throws(() => applyRotation(ca.material, T0, { ...OPTIONS, newIssuer: ca.issuer }), { name: 'RotationRefused', message: `cannot stage: ${same.reason}` }, 'the step says the same');
+  t.end();
+});
+
 t.test('a new issuer under the same root changes no trust: the switch completes the rotation', (t) => {
   const ca = mintCa({ now: () => T0 });
   const intermediate = mintIntermediate(ca.issuer, { now: T0 });

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { keyTypeOf, parseSpiffeId } from '@loom/shared/identity';
 import { createRoot } from '../src/issuer.js';
-import { caFrom, mintCa, mintIntermediate, type TestLeaf } from '../src/testing/index.js';
+import { caFrom, corruptExtension, mintCa, mintIntermediate, type TestLeaf } from '../src/testing/index.js';
 import { uriSans, verifyChain } from '../src/verify.js';
 
 const NOW = Date.UTC(2026, 4, 1, 12, 0, 0);
@@ -188,4 +188,17 @@ t.test('a server leaf from another CA is refused by the client', async (t) => {
   await t.rejects(mtls(t, { leaf: server, ca: [ca.rootPem, stranger.rootPem] }, { leaf: client, ca: ca.authority.trustBundle }), {
     code: /^(SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|UNABLE_TO_VERIFY_LEAF_SIGNATURE)$/,
   });
+});
+
+t.test('corruptExtension: OpenSSL still parses the certificate; the extension no longer reads', (t) => {
+  const ca = mintCa();
+  for (const extension of ['keyUsage', 'subjectAltName', 'subjectKeyIdentifier'] as const) {
+    const pem = corruptExtension(ca.rootPem, extension);
+    const cert = new X509Certificate(pem);
+    t.equal(cert.subject, ca.issuer.certificate.subject, `${extension}: parses`);
+    t.not(cert.fingerprint256, ca.issuer.certificate.fingerprint256, `${extension}: changed`);
+  }
+  t.throws(() => uriSans(new X509Certificate(corruptExtension(ca.rootPem, 'subjectAltName'))), 'the SAN does not read');
+  t.throws(() => corruptExtension(mintIntermediate(ca.issuer).pem, 'subjectAltName'), { message: 'the certificate has no subjectAltName extension' });
+  t.end();
 });

@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { CA_FILE, type CaFiles } from '../material.js';
 import { CaStoreConflict, CaStoreError, contentRevision, freezeFiles, type CaStore, type CreateResult, type StoredCa } from './index.js';
 
@@ -48,6 +48,62 @@ const errorCode = (error: unknown): string | undefined => (error as NodeJS.Errno
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
+/**
+ * Creates `dir` and its missing parents (mode 0700), one level at a time from the nearest existing
+ * ancestor, so that a failure names the level that failed (a recursive mkdir reports the leaf, or loops on
+ * some virtual file systems).
+ */
+async function makeDirectory(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let current = dir; ; current = dirname(current)) {
+    let info;
+    try {
+      info = await stat(current);
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT' || dirname(current) === current) throw error;
+      missing.unshift(current);
+      continue;
+    }
+    if (!info.isDirectory()) throw Object.assign(new Error(`${current} is not a directory`), { code: 'ENOTDIR', path: current });
+    break;
+  }
+  for (const path of missing) {
+    try {
+      await mkdir(path, { mode: 0o700 });
+    } catch (error) {
+      // Another process may have created it meanwhile.
+      if (errorCode(error) === 'EEXIST' && (await stat(path).catch(() => undefined))?.isDirectory() === true) continue;
+      throw error;
+    }
+  }
+}
+
+/** The nearest ancestor of `path` (itself included) that exists but is not a directory. */
+async function fileInTheWay(path: string): Promise<string | undefined> {
+  for (let current = path; ; current = dirname(current)) {
+    const info = await stat(current).catch(() => undefined);
+    if (info !== undefined) return info.isDirectory() ? undefined : current;
+    if (dirname(current) === current) return undefined;
+  }
+}
+
+/** A file system failure, naming the path at fault where the code alone (ENOTDIR, ENOENT) would not. */
+async function fsReason(error: unknown): Promise<string> {
+  const code = errorCode(error);
+  const path = (error as NodeJS.ErrnoException | undefined)?.path;
+  if (path === undefined) return messageOf(error);
+  switch (code) {
+    case 'ENOTDIR': {
+      const file = await fileInTheWay(path);
+      return file === undefined ? messageOf(error) : `${file} is not a directory`;
+    }
+    case 'ENOENT':
+      return `${dirname(path)} does not accept a new directory ${path} (ENOENT)`;
+    default:
+      return messageOf(error);
+  }
+}
+
 export class DirectoryStore implements CaStore {
   readonly description: string;
   readonly dir: string;
@@ -69,9 +125,9 @@ export class DirectoryStore implements CaStore {
   async create(files: CaFiles): Promise<CreateResult> {
     this.#checkNames(files);
     try {
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      await makeDirectory(this.dir);
     } catch (error) {
-      throw new CaStoreError(`${this.description}: cannot create it: ${messageOf(error)}`);
+      throw new CaStoreError(`${this.description}: cannot create it: ${await fsReason(error)}`);
     }
     return this.#locked(async () => {
       const current = await this.#read();
@@ -105,7 +161,7 @@ export class DirectoryStore implements CaStore {
       info = await stat(this.dir);
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return false;
-      throw new CaStoreError(`${this.description}: cannot read it: ${messageOf(error)}`);
+      throw new CaStoreError(`${this.description}: cannot read it: ${await fsReason(error)}`);
     }
     if (!info.isDirectory()) throw new CaStoreError(`${this.description}: not a directory`);
     return true;

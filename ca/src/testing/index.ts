@@ -2,8 +2,8 @@
  * `@loom/ca/testing`: throwaway roots, intermediates and leaves minted at test time (no certificate is ever
  * committed). Everything is real: keys from node:crypto, certificates signed exactly as production signs them.
  */
-import type { KeyObject } from 'node:crypto';
-import { createCsr, generateKeySync, spiffeId, type KeyType } from '@loom/shared/identity';
+import { X509Certificate, type KeyObject } from 'node:crypto';
+import { asn1, createCsr, generateKeySync, pemEncode, spiffeId, type KeyType } from '@loom/shared/identity';
 import { CertificateAuthority, type IssuedCertificate } from '../authority.js';
 import { createRoot, loadIssuer, type Issuer } from '../issuer.js';
 import type { CaMaterial } from '../material.js';
@@ -109,4 +109,24 @@ function wrap(material: CaMaterial, trustDomain: string, now: () => number, leaf
       return finish(authority.issue(key.publicKey, names), key.privateKey, names.uris?.[0] ?? '');
     },
   };
+}
+
+/**
+ * `pem` (a certificate) with the DER inside its `extension` extension claiming 3 bytes more than the
+ * extension holds. OpenSSL still parses the certificate (it flags it invalid: no longer a CA, and its
+ * signature no longer verifies); Loom's stricter ASN.1 reader throws on that extension. For tests of a
+ * store holding a malformed certificate. Only for certificates whose extension lengths are short-form.
+ */
+export function corruptExtension(pem: string, extension: 'keyUsage' | 'subjectAltName' | 'subjectKeyIdentifier'): string {
+  const der = Buffer.from(new X509Certificate(pem).raw);
+  const oid = asn1.der(asn1.oid(OID[extension]));
+  let at = der.indexOf(oid);
+  if (at < 0) throw new Error(`the certificate has no ${extension} extension`);
+  at += oid.length;
+  if (der[at] === 0x01) at += 3; // critical BOOLEAN
+  const innerLength = at + 3; // OCTET STRING tag, its length, then the inner value's tag and length
+  const length = der[innerLength];
+  if (der[at] !== 0x04 || length === undefined || length >= 0x7d) throw new Error(`cannot corrupt this ${extension} extension`);
+  der[innerLength] = length + 3;
+  return pemEncode('CERTIFICATE', der);
 }

@@ -87,6 +87,25 @@ t.test('a path that is not a directory is a store error', async (t) => {
   await t.rejects(new DirectoryStore(file).load(), { name: 'CaStoreError', message: /not a directory/ });
 });
 
+t.test('a path under a file: the message names the file in the way, not just a code', async (t) => {
+  const file = join(tempDir(t), 'file');
+  writeFileSync(file, '');
+  const files = encodeMaterial(mintCa().material);
+  for (const dir of [join(file, 'ca'), join(file, 'a', 'b')]) {
+    const store = new DirectoryStore(dir);
+    await t.rejects(store.load(), { name: 'CaStoreError', message: `directory ${dir}: cannot read it: ${file} is not a directory` }, `load ${dir}`);
+    await t.rejects(store.create(files), { name: 'CaStoreError', message: `directory ${dir}: cannot create it: ${file} is not a directory` }, `create ${dir}`);
+  }
+});
+
+t.test('create makes missing parents, 0700 each', async (t) => {
+  const base = tempDir(t);
+  const dir = join(base, 'a', 'b', 'c');
+  const store = new DirectoryStore(dir);
+  t.equal((await store.create(encodeMaterial(mintCa().material))).created, true);
+  for (const path of [join(base, 'a'), join(base, 'a', 'b'), dir]) t.equal(mode(path), 0o700, path);
+});
+
 t.test('locks: waits for a live holder (bounded), breaks a dead or stale one', async (t) => {
   const dir = tempDir(t);
   const seed = await new DirectoryStore(dir).create(encodeMaterial(mintCa().material));

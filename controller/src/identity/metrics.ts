@@ -7,7 +7,8 @@
  * | `loom_identity_certify_total` | counter | `result` | Certify calls answered, by outcome ({@link CERTIFY_RESULTS}) |
  * | `loom_identity_certify_duration_seconds` | histogram | `result` | time to answer a Certify call |
  * | `loom_identity_token_reviews_total` | counter | `result` | TokenReview calls made to the API server ({@link REVIEW_RESULTS}) |
- * | `loom_identity_token_review_cache_hits_total` | counter | | validations answered from the review cache |
+ * | `loom_identity_token_review_cache_hits_total` | counter | `result` (`authenticated`, `rejected`) | validations answered from the review caches |
+ * | `loom_identity_token_reviews_throttled_total` | counter | | validations refused unasked because the TokenReview budget was spent |
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
 
@@ -15,6 +16,7 @@ export const CERTIFY_TOTAL_METRIC = 'loom_identity_certify_total';
 export const CERTIFY_DURATION_METRIC = 'loom_identity_certify_duration_seconds';
 export const TOKEN_REVIEWS_METRIC = 'loom_identity_token_reviews_total';
 export const TOKEN_REVIEW_CACHE_HITS_METRIC = 'loom_identity_token_review_cache_hits_total';
+export const TOKEN_REVIEWS_THROTTLED_METRIC = 'loom_identity_token_reviews_throttled_total';
 
 /** `issued`, or the gRPC status of the refusal in snake case. */
 export const CERTIFY_RESULTS = ['issued', 'invalid_argument', 'unauthenticated', 'permission_denied', 'resource_exhausted', 'unavailable'] as const;
@@ -53,9 +55,13 @@ export function certifyMetrics(registry?: Registry): CertifyMetrics {
   };
 }
 
+/** The answers a review cache holds. */
+export type CachedResult = Exclude<ReviewResult, 'error'>;
+
 export interface ReviewMetrics {
   review(result: ReviewResult): void;
-  cacheHit(): void;
+  cacheHit(result: CachedResult): void;
+  throttled(): void;
 }
 
 export function reviewMetrics(registry?: Registry): ReviewMetrics {
@@ -66,14 +72,22 @@ export function reviewMetrics(registry?: Registry): ReviewMetrics {
     labelNames: ['result'],
     registers,
   });
-  const hits = new Counter({
+  const hits = new Counter<'result'>({
     name: TOKEN_REVIEW_CACHE_HITS_METRIC,
-    help: 'Token validations answered from the cache of recent successful reviews.',
+    help: 'Token validations answered from the caches of recent reviews, by the cached result.',
+    labelNames: ['result'],
+    registers,
+  });
+  const throttled = new Counter({
+    name: TOKEN_REVIEWS_THROTTLED_METRIC,
+    help: 'Token validations refused without a TokenReview because the review budget (rate or in-flight cap) was spent.',
     registers,
   });
   for (const result of REVIEW_RESULTS) reviews.inc({ result }, 0);
+  for (const result of ['authenticated', 'rejected'] as const) hits.inc({ result }, 0);
   return {
     review: (result) => reviews.inc({ result }),
-    cacheHit: () => hits.inc(),
+    cacheHit: (result) => hits.inc({ result }),
+    throttled: () => throttled.inc(),
   };
 }

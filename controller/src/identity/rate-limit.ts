@@ -40,6 +40,9 @@ export function take(bucket: Bucket | undefined, config: BucketConfig, now: numb
   return { ok: false, bucket: current, retryAfterMs: Math.ceil(((1 - current.tokens) / config.perSecond) * 1000) };
 }
 
+/** "2.0 s": rounded up to a tenth of a second, so "retry in" never names a moment that is still too early. */
+export const retrySeconds = (ms: number): string => `${(Math.ceil(ms / 100) / 10).toFixed(1)} s`;
+
 /** Whether the bucket would be full at `now`: it limits nothing and can be forgotten. */
 export function isFull(bucket: Bucket, config: BucketConfig, now: number): boolean {
   return refill(bucket, config, now).tokens >= config.burst;
@@ -87,6 +90,17 @@ export class RateLimiter {
     else this.#buckets.delete(key);
     this.#buckets.set(key, result.bucket);
     return result.ok ? { ok: true } : { ok: false, retryAfterMs: result.retryAfterMs };
+  }
+
+  /**
+   * Gives back one token taken from `key` (a call that turned out not to count against it), never above
+   * `burst`. Nothing happens when the key is no longer tracked.
+   */
+  refund(key: string): void {
+    const bucket = this.#buckets.get(key);
+    if (bucket === undefined) return;
+    const current = refill(bucket, this.config, this.#now());
+    this.#buckets.set(key, { tokens: Math.min(this.config.burst, current.tokens + 1), at: current.at });
   }
 
   #makeRoom(now: number): void {

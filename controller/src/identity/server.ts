@@ -5,16 +5,19 @@
  * renewals may present theirs, and authentication rests on the ServiceAccount token either way. (grpc-js's
  * `ServerCredentials.createSsl` can only require or not request them; its certificate-provider credentials can
  * request them without requiring them, and also let the serving certificate be replaced while the server
- * runs — new handshakes use the new one, open connections keep theirs.) Requests above `maxMessageBytes`
- * are refused by grpc-js itself with RESOURCE_EXHAUSTED before any handler runs.
+ * runs — new handshakes use the new one, open connections keep theirs.) Messages above `maxMessageBytes`
+ * are refused by grpc-js itself with RESOURCE_EXHAUSTED before any handler runs, uncounted and unlogged; the
+ * default sits above the service's own request limit, so oversized requests normally reach the service,
+ * which refuses them where they are counted and logged.
  */
 import { createSecureContext } from 'node:tls';
 import { experimental, Server, type ServerCredentials } from '@grpc/grpc-js';
 import type { IdentityHandlers } from '@loom/shared/proto';
 import { loadIdentityService } from '@loom/shared/proto';
+import { DEFAULT_MAX_REQUEST_BYTES } from './service.js';
 
-/** A CSR is well under 1 KiB and a projected token under 2 KiB; 64 KiB leaves room without inviting abuse. */
-export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
+/** The hard limit on a received message: the service's request limit plus room for the protobuf framing and more. */
+export const DEFAULT_MAX_MESSAGE_BYTES = DEFAULT_MAX_REQUEST_BYTES + 16 * 1024;
 /** How long close() lets in-flight calls finish before cutting connections. */
 export const DEFAULT_CLOSE_GRACE_MS = 5_000;
 
@@ -30,6 +33,7 @@ export interface IdentityServerOptions {
   readonly certChain: string | Buffer;
   /** Roots to verify client certificates against, PEM; without them no client certificate is requested. */
   readonly rootCerts?: string | Buffer;
+  /** Largest message grpc-js accepts (hard limit); default {@link DEFAULT_MAX_MESSAGE_BYTES}. */
   readonly maxMessageBytes?: number;
 }
 

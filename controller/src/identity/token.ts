@@ -25,6 +25,11 @@ export type TokenResult =
       readonly code: 'unauthenticated' | 'unavailable';
       /** One line, safe to return to the caller. */
       readonly reason: string;
+      /**
+       * Set when the token was not checked at all because the validator is shedding load (its budget for
+       * checks is spent): when to try again. Such refusals come in floods; callers log them in summary.
+       */
+      readonly retryAfterMs?: number;
     };
 
 export interface TokenValidator {

@@ -98,6 +98,27 @@ export function clientError(error: unknown, action: string): SecretClientError {
     if (error.code === 409) return new SecretClientError(reason === 'AlreadyExists' ? 'already-exists' : 'conflict', message);
     return new SecretClientError('failed', message);
   }
-  const text = error instanceof Error ? error.message : String(error);
-  return new SecretClientError('failed', `${action}: ${text.split('\n', 1)[0] ?? ''}`);
+  return new SecretClientError('failed', `${action}: ${describeFailure(error)}`);
+}
+
+/** An error's first line; an AggregateError (connecting to each address of a name failed) has its parts'. */
+function messageOf(error: unknown): string {
+  if (error instanceof AggregateError && error.message === '') return error.errors.map(messageOf).join(', ');
+  const text = error instanceof Error ? error.message || ((error as NodeJS.ErrnoException).code ?? '') : String(error);
+  return text.split('\n', 1)[0] ?? '';
+}
+
+/**
+ * One line for a failure that is not an API answer, with its causes: fetch reports only "fetch failed",
+ * the reason (connect ECONNREFUSED 127.0.0.1:6443, a TLS error...) is in `cause`.
+ */
+function describeFailure(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth += 1) {
+    const text = messageOf(current);
+    if (text !== '' && !parts.some((part) => part.includes(text))) parts.push(text);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(': ') || 'unknown error';
 }

@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { CA_FILE, createRoot, decodeSecretData, encodeMaterial, encodeSecretData, verifyChain } from '@loom/ca';
-import { mintCa, mintIntermediate } from '@loom/ca/testing';
+import { corruptExtension, mintCa, mintIntermediate } from '@loom/ca/testing';
 import { generateKeySync, splitPemCertificates } from '@loom/shared/identity';
 import t, { type Test } from 'tap';
 import { main, type Io } from '../../src/cli/main.js';
@@ -91,6 +92,17 @@ t.test('bad input: one line, exit 2', async (t) => {
     [['issue', '--dir', dir, '--identity', ID, '--lifetime', '1 day'], /--lifetime must be a duration such as 24h/],
     [['rotate', '--dir', dir, '--issuer-cert', 'x.pem'], /--issuer-cert and --issuer-key go together/],
     [['rotate', '--dir', dir, '--leaf-lifetime', '1m'], /--leaf-lifetime must be at least 10m/],
+    [['rotate', '--dir', dir, '--leaf-lifetime', '999999999999d'], /^loom ca rotate: --leaf-lifetime must be at most 3650d \(ten years\), got "999999999999d"/],
+    [['rotate', '--dir', dir, '--plan', '--leaf-lifetime', '3650d1s'], /--leaf-lifetime must be at most 3650d/],
+    [['issue', '--dir', dir, '--identity', ID, '--lifetime', `${'9'.repeat(400)}h`], /^loom ca issue: --lifetime must be at most 3650d \(ten years\), got "9{40}…"/],
+    [['issue', '--dir', dir, '--identity', 'spiffe://cluster.local/ns/A/sa/b'], /--identity: namespace "A" is not a Kubernetes namespace name/],
+    [['issue', '--dir', dir, '--identity', 'spiffe://cluster.local/ns/a b/sa/é'], /--identity: namespace "a b" is not a Kubernetes namespace name/],
+    [['issue', '--dir', dir, '--identity', 'spiffe://cluster.local/ns/../sa/x?y#z'], /--identity: namespace "\.\." is not a Kubernetes namespace name/],
+    [['issue', '--dir', dir, '--identity', 'spiffe://cluster.local/ns/a/sa/é'], /--identity: service account "é" is not a Kubernetes name/],
+    [['issue', '--dir', dir, '--identity', 'spiffe://cluster.local/ns/a/sa/x?y#z'], /--identity: service account "x\?y#z" is not a Kubernetes name/],
+    [['issue', '--dir', dir, '--identity', `spiffe://cluster.local/ns/${'n'.repeat(64)}/sa/b`], /namespace "n{64}" is not a Kubernetes namespace name \(lowercase letters, digits and '-', at most 63\)/],
+    [['issue', '--dir', dir, '--identity', `spiffe://cluster.local/ns/a/sa/${Array(5).fill('s'.repeat(60)).join('.')}`], /service account "(s{60}\.){4}s{60}" is not a Kubernetes name/],
+    [['issue', '--dir', dir, '--identity', 'spiffe://cluster.local/ns/a/sa/b..c'], /service account "b\.\.c" is not a Kubernetes name/],
   ];
   for (const [args, pattern] of cases) failed(t, await ca(args), 2, pattern, args.join(' '));
   t.notOk(existsSync(join(dir, CA_FILE.issuerCert)), 'nothing was created by refused commands');
@@ -205,6 +217,36 @@ t.test('an unusable store is one line naming the store and the file, and is neve
   for (const [name, content] of Object.entries(files)) t.equal(readFileSync(join(dir, name), 'utf8'), content, `${name} untouched`);
 });
 
+t.test('a malformed certificate in the store is one line naming the file, exit 1, not an internal error', async (t) => {
+  const dir = tempDir(t);
+  const files = encodeMaterial(mintCa().material);
+  const broken = { ...files, [CA_FILE.issuerCert]: corruptExtension(files[CA_FILE.issuerCert] ?? '', 'keyUsage') };
+  for (const [name, content] of Object.entries(broken)) writeFileSync(join(dir, name), content);
+  const pattern = new RegExp(`^loom ca \\w+: directory ${dir}: tls\\.crt: the keyUsage extension of "O=Loom cluster\\.local, CN=Loom root CA [^"]+" is malformed`);
+  failed(t, await ca(['status', '--dir', dir]), 1, pattern, 'status');
+  failed(t, await ca(['rotate', '--dir', dir, '--plan']), 1, pattern, 'rotate --plan');
+  failed(t, await ca(['issue', '--dir', dir, '--identity', ID]), 1, pattern, 'issue');
+  for (const [name, content] of Object.entries(broken)) t.equal(readFileSync(join(dir, name), 'utf8'), content, `${name} untouched`);
+});
+
+t.test('a store path under a file, or a key file in a missing directory: the message says what failed', async (t) => {
+  const base = tempDir(t);
+  const file = join(base, 'file');
+  writeFileSync(file, '');
+  failed(t, await ca(['issue', '--dir', join(file, 'ca'), '--identity', ID]), 1, new RegExp(`^loom ca issue: directory ${file}/ca: cannot read it: ${file} is not a directory\n`), 'under a file');
+  failed(t, await ca(['status', '--dir', join(file, 'a', 'b')]), 1, new RegExp(`: ${file} is not a directory\n`), 'deeper under a file');
+  const dir = join(base, 'store');
+  const missing = join(base, 'absent');
+  failed(t, await ca(['issue', '--dir', dir, '--identity', ID, '--key-out', join(missing, 'k.pem')]), 1, new RegExp(`^loom ca issue: cannot write the key to ${missing}/k\\.pem: directory ${missing} does not exist\n`), 'key in a missing directory');
+  const previous = process.env['TMPDIR'];
+  process.env['TMPDIR'] = missing;
+  t.teardown(() => {
+    if (previous === undefined) delete process.env['TMPDIR'];
+    else process.env['TMPDIR'] = previous;
+  });
+  failed(t, await ca(['issue', '--dir', dir, '--identity', ID]), 1, new RegExp(`^loom ca issue: cannot create a temporary directory for the key in ${missing}: directory ${missing} does not exist \\(set TMPDIR, or pass --key-out <file>\\)\n`), 'TMPDIR missing');
+});
+
 t.test('a CA for another trust domain: refused, with a hint', async (t) => {
   const dir = join(tempDir(t), 'store');
   keyPathOf(t, await ca(['issue', '--dir', dir, '--identity', 'spiffe://example.org/ns/a/sa/b']));
@@ -273,6 +315,11 @@ t.test('rotate --issuer-cert/--issuer-key stages an operator-supplied issuer', a
 
   failed(t, await ca(['rotate', '--dir', dir, '--issuer-cert', certFile, '--issuer-key', wrongKey]), 2, new RegExp(`${wrongKey} does not match the certificate in ${certFile}`));
   failed(t, await ca(['rotate', '--dir', dir, '--issuer-cert', join(base, 'absent.crt'), '--issuer-key', keyFile]), 2, /cannot read --issuer-cert .*absent\.crt/);
+
+  const current = await ca(['rotate', '--plan', '--dir', dir, '--issuer-cert', join(dir, CA_FILE.issuerCert), '--issuer-key', join(dir, CA_FILE.issuerKey)]);
+  t.equal(current.code, 1, '--plan with the current issuer: not allowed, as the real run');
+  t.match(current.stdout, /\nrefused: +the new issuer "O=Loom cluster\.local, CN=[^"]+" is the current issuer\n$/);
+  failed(t, await ca(['rotate', '--dir', dir, '--issuer-cert', join(dir, CA_FILE.issuerCert), '--issuer-key', join(dir, CA_FILE.issuerKey)]), 1, /is the current issuer\n/, 'the real run');
 
   const plan = await ca(['rotate', '--plan', '--dir', dir, '--issuer-cert', certFile, '--issuer-key', keyFile]);
   t.equal(plan.code, 0);
@@ -350,6 +397,40 @@ t.test('--kube: the Secret loom-system/loom-ca through a kubeconfig', async (t) 
 
   failed(t, await ca(['status', '--kubeconfig', join(dir, 'absent')]), 1, /^loom ca status: cannot load kubeconfig /);
   failed(t, await ca(['status', '--kubeconfig', kubeconfig, '--context', 'nope']), 1, /kubeconfig has no context "nope"/);
+});
+
+t.test('--kube without any kubeconfig or cluster: says so (never a silent localhost:8080)', async (t) => {
+  const home = tempDir(t);
+  const saved = { HOME: process.env['HOME'], KUBECONFIG: process.env['KUBECONFIG'], KUBERNETES_SERVICE_HOST: process.env['KUBERNETES_SERVICE_HOST'] };
+  t.teardown(() => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+  process.env['HOME'] = home;
+  delete process.env['KUBECONFIG'];
+  delete process.env['KUBERNETES_SERVICE_HOST'];
+  failed(t, await ca(['status', '--kube']), 1, /^loom ca status: no kubeconfig found: set KUBECONFIG, pass --kubeconfig, or run inside a cluster\n/);
+});
+
+t.test('--kube with an unreachable API server: the cause, on one line', async (t) => {
+  // A port nothing listens on: bound, then closed.
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  const kubeconfig = join(tempDir(t), 'kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`,
+  );
+  failed(
+    t,
+    await ca(['status', '--kubeconfig', kubeconfig]),
+    1,
+    new RegExp(`^loom ca status: Secret loom-system/loom-ca: cannot read it: read Secret loom-system/loom-ca: fetch failed: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\n`),
+  );
 });
 
 t.test('the real bin: loom ca issue, then status, in a temp dir', async (t) => {

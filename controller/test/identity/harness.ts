@@ -2,12 +2,12 @@
  * The identity service end to end for tests: a CA minted at test time, the controller's serving certificate
  * from it, the real TokenReviewValidator on a fake API server that answers TokenReviews as kube-apiserver
  * does, the real TLS gRPC server on 127.0.0.1:0, and a real grpc-js client trusting the CA root. Logs and
- * metrics are captured; the authority counts what it actually signs.
+ * metrics are captured; the authority counts what reaches it and every use of the CA's signing key.
  */
 import type { KeyObject } from 'node:crypto';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { CertificateAuthority, type IssuedCertificate, type LeafNames } from '@loom/ca';
+import { CertificateAuthority, type AuthorityOptions, type CaMaterial, type IssuedCertificate, type Issuer, type LeafNames } from '@loom/ca';
 import { mintCa, type TestCa } from '@loom/ca/testing';
 import { createCsr, generateKeySync, spiffeId, type WorkloadIdentity } from '@loom/shared/identity';
 import { loadIdentityService, type CertifyRequest, type CertifyResponse__Output, type IdentityClient } from '@loom/shared/proto';
@@ -32,16 +32,54 @@ export const SERVER_NAME = 'loom-controller.loom-system.svc';
 /** A KubeConfig for the fake's plain-HTTP URL (client-node refuses http:// without skipTLSVerify). */
 export const kubeConfigOf = (kube: FakeKubeApi, token = 'controller-token'): KubeConfig => kubeConfigFor(kube.url, { token, insecure: true });
 
-/** A CertificateAuthority that counts the leaves it actually signs. */
+/** The same issuer, with every read of its private key counted through `onUse`. */
+function keyCountingIssuer(issuer: Issuer, onUse: () => void): Issuer {
+  return Object.defineProperty({ ...issuer }, 'privateKey', {
+    enumerable: true,
+    get: () => {
+      onUse();
+      return issuer.privateKey;
+    },
+  });
+}
+
+/**
+ * A CertificateAuthority whose counts make "nothing was signed" checkable:
+ *
+ * - `signingKeyUses`: reads of the issuer's private key. The CA can sign nothing without reading it, so an
+ *   unchanged count proves no signature was made, wherever a refusal was decided (before the CA, inside it
+ *   after partial checks, or after a signature the caller then dropped). The `issue` test checks that an
+ *   issuance does move it, so the instrument cannot pass vacuously.
+ * - `attempts`: calls that reached the CA (counted before the CA runs); refusals the service decides itself
+ *   (token, rate limits, malformed CSR) must leave it unchanged.
+ * - `issued`: leaves handed back to the caller.
+ */
 export class CountingAuthority extends CertificateAuthority {
+  attempts = 0;
   issued = 0;
+  signingKeyUses = 0;
+
+  constructor(material: CaMaterial, options: AuthorityOptions) {
+    let uses = (): void => undefined;
+    const count = (): void => uses();
+    super(
+      { ...material, issuer: keyCountingIssuer(material.issuer, count), ...(material.next === undefined ? {} : { next: keyCountingIssuer(material.next, count) }) },
+      options,
+    );
+    uses = () => {
+      this.signingKeyUses += 1;
+    };
+  }
+
   override issue(publicKey: KeyObject, names: LeafNames, lifetimeMs?: number): IssuedCertificate {
+    this.attempts += 1;
     const issued = super.issue(publicKey, names, lifetimeMs);
     this.issued += 1;
     return issued;
   }
 
   override signWorkloadCsr(csrPem: string, caller: WorkloadIdentity): IssuedCertificate {
+    this.attempts += 1;
     const issued = super.signWorkloadCsr(csrPem, caller);
     this.issued += 1;
     return issued;
@@ -75,7 +113,7 @@ export interface Harness {
   readonly client: IdentityClient;
   readonly registry: Registry;
   readonly logs: LogLine[];
-  /** The service's clock (rate limits), epoch ms; tests move it. */
+  /** The service's and the validator's clock (rate limits, review caches, budget), epoch ms; tests move it. */
   readonly clock: { now: number };
   certify(request: CertifyRequest): Promise<CertifyOutcome>;
   /** A projected token for ns/sa, audience loom, valid for an hour. */
@@ -91,6 +129,11 @@ export interface Harness {
 export interface HarnessOptions {
   readonly rateLimit?: BucketConfig;
   readonly tokenRateLimit?: BucketConfig;
+  readonly peerRateLimit?: BucketConfig;
+  /** The TokenReviewValidator's global budget and in-flight cap. */
+  readonly reviewBudget?: BucketConfig;
+  readonly maxReviewsInFlight?: number;
+  readonly maxRequestBytes?: number;
   /** The workload CA (default: one minted for the test, which also issues the serving certificate). */
   readonly workloadCa?: TestCa;
   /** Replace the TokenReviewValidator (only for tests of the service's own handling of validator failures). */
@@ -112,7 +155,15 @@ export async function startHarness(t: Test, options: HarnessOptions = {}): Promi
   const logs: LogLine[] = [];
   const logger = createLogger({ name: 'loom-controller', level: 'debug', destination: { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) } });
   const clock = { now: Date.now() };
-  const tokens = options.tokens?.(kube) ?? new TokenReviewValidator({ kubeConfig: kubeConfigOf(kube), registry });
+  const tokens =
+    options.tokens?.(kube) ??
+    new TokenReviewValidator({
+      kubeConfig: kubeConfigOf(kube),
+      registry,
+      now: () => clock.now,
+      ...(options.reviewBudget === undefined ? {} : { reviewBudget: options.reviewBudget }),
+      ...(options.maxReviewsInFlight === undefined ? {} : { maxReviewsInFlight: options.maxReviewsInFlight }),
+    });
   const handlers = createIdentityService({
     authority,
     tokens,
@@ -122,6 +173,8 @@ export async function startHarness(t: Test, options: HarnessOptions = {}): Promi
     now: () => clock.now,
     ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
     ...(options.tokenRateLimit === undefined ? {} : { tokenRateLimit: options.tokenRateLimit }),
+    ...(options.peerRateLimit === undefined ? {} : { peerRateLimit: options.peerRateLimit }),
+    ...(options.maxRequestBytes === undefined ? {} : { maxRequestBytes: options.maxRequestBytes }),
   });
   const server = await startIdentityServer({
     handlers,

@@ -98,3 +98,19 @@ t.test('RateLimiter: when every bucket is draining, the least recently used are 
   t.same(limiter.take('k0'), { ok: true }, 'the oldest key was forgotten (a fresh burst)');
   t.end();
 });
+
+t.test('RateLimiter.refund: gives one token back, never above burst; unknown keys are ignored', (t) => {
+  const limiter = new RateLimiter({ burst: 2, perSecond: 0.001, now: () => 0 });
+  limiter.take('a');
+  limiter.take('a');
+  t.same(limiter.take('a'), { ok: false, retryAfterMs: 1_000_000 });
+  limiter.refund('a');
+  t.same(limiter.take('a'), { ok: true }, 'the refunded token');
+  limiter.refund('a');
+  limiter.refund('a');
+  limiter.refund('a');
+  t.same([limiter.take('a'), limiter.take('a'), limiter.take('a')], [{ ok: true }, { ok: true }, { ok: false, retryAfterMs: 1_000_000 }], 'capped at burst');
+  limiter.refund('never-seen');
+  t.equal(limiter.size, 1, 'refunding an unknown key tracks nothing');
+  t.end();
+});

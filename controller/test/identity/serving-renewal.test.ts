@@ -1,5 +1,6 @@
 import { mintCa } from '@loom/ca/testing';
 import { CertificateAuthority, verifyChain, type IssuedCertificate } from '@loom/ca';
+import { createLogger, type Logger } from '@loom/shared/runtime';
 import t from 'tap';
 import { issueServingCertificate, type ServingCertificate } from '../../src/identity/serving.js';
 import { ServingCertificateRenewer, type Timers } from '../../src/identity/serving-renewal.js';
@@ -76,4 +77,63 @@ t.test('a failed renewal is retried after the retry delay', async (t) => {
   t.equal(renewed.length, 1, 'renewed on retry');
   renewer.stop();
   t.same(timers.pending, [], 'stop clears the timer');
+});
+
+/** An authority whose issue() fails while `fail` is set, and a logger whose lines the test reads. */
+function flaky(): { ca: ReturnType<typeof mintCa>; authority: CertificateAuthority & { fail: boolean }; logs: { level: string; event?: string; reason?: string }[]; logger: Logger } {
+  const ca = mintCa();
+  class FlakyAuthority extends CertificateAuthority {
+    fail = true;
+    override issue(...args: Parameters<CertificateAuthority['issue']>): IssuedCertificate {
+      if (this.fail) throw new Error('the issuer expires too soon');
+      return super.issue(...args);
+    }
+  }
+  const logs: { level: string; event?: string; reason?: string }[] = [];
+  const logger = createLogger({ name: 'loom-controller', level: 'debug', destination: { write: (line: string) => void logs.push(JSON.parse(line) as { level: string }) } });
+  return { ca, authority: new FlakyAuthority(ca.material, { trustDomain: ca.trustDomain }), logs, logger };
+}
+
+t.test('requestRenewal (the hook for CA changes) never rejects: a failure is logged and retried', async (t) => {
+  const { ca, authority, logs, logger } = flaky();
+  const timers = manualTimers();
+  const renewed: ServingCertificate[] = [];
+  const renewer = new ServingCertificateRenewer({ authority, onRenewed: (c) => renewed.push(c), timers, retryMs: 1234, logger });
+  t.teardown(() => renewer.stop());
+  renewer.start(await issueServingCertificate(ca.authority));
+  t.equal(timers.pending.length, 1);
+  t.equal(renewer.requestRenewal(), undefined, 'returns nothing to await or catch');
+  await until(() => logs.length > 0);
+  t.match(logs, [{ level: 'error', component: 'identity', event: 'serving_certificate.renewal_failed', reason: 'the issuer expires too soon', retryInMs: 1234 }]);
+  t.same(timers.pending.map((p) => p.ms), [1234], 'a retry replaces the regular renewal');
+  authority.fail = false;
+  timers.pending.shift()?.fn();
+  await until(() => renewed.length === 1);
+  t.equal(renewed.length, 1, 'renewed on retry');
+  t.equal(timers.pending.length, 1, 'and the regular renewal is scheduled again');
+});
+
+t.test('renewNow called from outside still schedules a retry when it fails', async (t) => {
+  const { ca, authority, logger } = flaky();
+  const timers = manualTimers();
+  const renewer = new ServingCertificateRenewer({ authority, onRenewed: () => undefined, timers, retryMs: 1234, logger });
+  t.teardown(() => renewer.stop());
+  renewer.start(await issueServingCertificate(ca.authority));
+  await t.rejects(renewer.renewNow(), { message: 'the issuer expires too soon' }, 'the caller hears of the failure');
+  t.same(timers.pending.map((p) => p.ms), [1234], 'and it is retried anyway');
+});
+
+t.test('a renewal requested while one runs is done once more after it; further requests coalesce', async (t) => {
+  const ca = mintCa();
+  const timers = manualTimers();
+  const renewed: ServingCertificate[] = [];
+  const renewer = new ServingCertificateRenewer({ authority: ca.authority, onRenewed: (c) => renewed.push(c), timers });
+  t.teardown(() => renewer.stop());
+  renewer.start(await issueServingCertificate(ca.authority));
+  for (let i = 0; i < 5; i++) renewer.requestRenewal();
+  await until(() => renewed.length >= 2);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.equal(renewed.length, 2, 'the running renewal and one after it (it may have used the CA as it was before the change)');
+  t.equal(renewer.current, renewed[1]);
+  t.equal(timers.pending.length, 1, 'one regular renewal scheduled');
 });

@@ -4,9 +4,9 @@
  */
 import { Registry } from 'prom-client';
 import t, { type Test } from 'tap';
-import { TOKEN_REVIEW_CACHE_HITS_METRIC, TOKEN_REVIEWS_METRIC } from '../../src/identity/metrics.js';
-import { interpretReview, TokenReviewValidator, type TokenReviewValidatorOptions } from '../../src/identity/token-review.js';
-import { startFakeKubeApi, status, type FakeKubeApi, type KubeRoute } from '../support/kube-api.js';
+import { TOKEN_REVIEW_CACHE_HITS_METRIC, TOKEN_REVIEWS_METRIC, TOKEN_REVIEWS_THROTTLED_METRIC } from '../../src/identity/metrics.js';
+import { DEFAULT_REFUSAL_CACHE_TTL_MS, interpretReview, REVIEW_SLOT_RETRY_MS, TokenReviewValidator, type TokenReviewValidatorOptions } from '../../src/identity/token-review.js';
+import { startFakeKubeApi, status, type FakeKubeApi, type KubeHandler, type KubeRoute } from '../support/kube-api.js';
 import { API_SERVER_AUDIENCE, tokenReviewApi, type TokenReviewApi, type TokenReviewApiOptions } from '../support/token-review-api.js';
 import { kubeConfigOf } from './harness.js';
 
@@ -135,13 +135,13 @@ t.test('the API server failing is unavailable, never unauthenticated', (t) => {
   t.end();
 });
 
-t.test('successful reviews are cached briefly; refusals are not', async (t) => {
+t.test('successful reviews are cached briefly', async (t) => {
   const { api, validator, registry, clock } = await setup(t, { validator: { cacheTtlMs: 30_000 } });
   const token = api.mintServiceAccountToken({ namespace: 'shop', serviceAccount: 'web' });
   const first = await validator.validate(token);
   t.same(await validator.validate(token), first, 'the same answer');
   t.equal(api.reviews.length, 1, 'from the cache: one TokenReview for two validations');
-  t.equal(await metric(registry, TOKEN_REVIEW_CACHE_HITS_METRIC), 1);
+  t.equal(await metric(registry, TOKEN_REVIEW_CACHE_HITS_METRIC, { result: 'authenticated' }), 1);
 
   api.revoke(token);
   clock.now += 29_000;
@@ -149,11 +149,92 @@ t.test('successful reviews are cached briefly; refusals are not', async (t) => {
   clock.now += 1_000;
   t.same(await validator.validate(token), { ok: false, code: 'unauthenticated', reason: 'token refused by TokenReview: [invalid bearer token, service account token has been invalidated]' }, 'after the TTL it is reviewed again');
   t.equal(api.reviews.length, 2);
+});
 
-  const unknown = 'garbage';
-  await validator.validate(unknown);
-  await validator.validate(unknown);
-  t.equal(api.reviews.length, 4, 'each refused validation is a new review');
+t.test('refusals are cached briefly too: the same bad token costs one review per TTL', async (t) => {
+  const { api, validator, registry, clock } = await setup(t);
+  const refused = { ok: false, code: 'unauthenticated', reason: 'token refused by TokenReview: invalid bearer token' };
+  for (let i = 0; i < 20; i++) t.same(await validator.validate('garbage'), refused);
+  t.equal(api.reviews.length, 1, 'twenty validations, one TokenReview');
+  t.equal(await metric(registry, TOKEN_REVIEW_CACHE_HITS_METRIC, { result: 'rejected' }), 19);
+  clock.now += DEFAULT_REFUSAL_CACHE_TTL_MS - 1;
+  await validator.validate('garbage');
+  t.equal(api.reviews.length, 1, 'still cached just before the TTL');
+  clock.now += 1;
+  t.same(await validator.validate('garbage'), refused);
+  t.equal(api.reviews.length, 2, 'reviewed again after it');
+});
+
+t.test('a flood of refused tokens does not evict cached acceptances', async (t) => {
+  const { api, validator } = await setup(t, { validator: { cacheMaxEntries: 4, refusalCacheMaxEntries: 4 } });
+  const good = api.mintServiceAccountToken({ namespace: 'shop', serviceAccount: 'web' });
+  await validator.validate(good);
+  for (let i = 0; i < 20; i++) await validator.validate(`garbage-${i}`);
+  const reviews = api.reviews.length;
+  t.match(await validator.validate(good), { ok: true });
+  t.equal(api.reviews.length, reviews, 'still answered from the cache');
+});
+
+t.test('unavailability is never cached', async (t) => {
+  let answer: KubeHandler = () => status(500, 'InternalError', 'etcd is sad');
+  const flaky: KubeRoute = { method: 'POST', path: /tokenreviews$/, handler: (request, params) => answer(request, params) };
+  const { api, validator } = await setup(t, { routes: [flaky] });
+  const token = api.mintServiceAccountToken({ namespace: 'shop', serviceAccount: 'web' });
+  t.match(await validator.validate(token), { ok: false, code: 'unavailable' });
+  answer = api.route.handler;
+  t.match(await validator.validate(token), { ok: true }, 'the next validation asks again');
+});
+
+t.test('the TokenReview budget: a token bucket over all reviews, shed as unavailable with when to retry', async (t) => {
+  const { api, validator, registry, clock } = await setup(t, { validator: { reviewBudget: { burst: 3, perSecond: 2 } } });
+  for (let i = 0; i < 3; i++) t.match(await validator.validate(`garbage-${i}`), { ok: false, code: 'unauthenticated' });
+  t.same(await validator.validate('garbage-3'), { ok: false, code: 'unavailable', reason: 'token review capacity exhausted, retry in 0.5 s', retryAfterMs: 500 });
+  const good = api.mintServiceAccountToken({ namespace: 'shop', serviceAccount: 'web' });
+  t.match(await validator.validate(good), { ok: false, code: 'unavailable', retryAfterMs: 500 }, 'a valid token waits its turn too');
+  t.match(await validator.validate('garbage-0'), { ok: false, code: 'unauthenticated' }, 'cached answers cost nothing');
+  t.equal(api.reviews.length, 3);
+  t.equal(await metric(registry, TOKEN_REVIEWS_THROTTLED_METRIC), 2);
+  clock.now += 500;
+  t.match(await validator.validate(good), { ok: true }, 'served once the bucket refilled');
+  t.equal(api.reviews.length, 4);
+});
+
+t.test('the TokenReview budget: at most maxReviewsInFlight reviews at once', async (t) => {
+  let release: () => void = () => undefined;
+  const hung = new Promise<void>((resolve) => (release = resolve));
+  t.teardown(() => release());
+  let seen = 0;
+  let answer: KubeHandler = () => status(500, 'InternalError', 'not yet');
+  const slow: KubeRoute = {
+    method: 'POST',
+    path: /tokenreviews$/,
+    handler: (request, params) => {
+      seen += 1;
+      return hung.then(() => answer(request, params));
+    },
+  };
+  const { api, validator } = await setup(t, { routes: [slow], validator: { maxReviewsInFlight: 3 } });
+  answer = api.route.handler;
+  const pending = Array.from({ length: 3 }, (_, i) => validator.validate(`garbage-${i}`));
+  const shed = await Promise.all(Array.from({ length: 5 }, (_, i) => validator.validate(`other-${i}`)));
+  t.same(
+    shed,
+    Array.from({ length: 5 }, () => ({ ok: false, code: 'unavailable', reason: `token review capacity exhausted, retry in ${(REVIEW_SLOT_RETRY_MS / 1000).toFixed(1)} s`, retryAfterMs: REVIEW_SLOT_RETRY_MS })),
+    'the rest are refused at once',
+  );
+  release();
+  t.match(await Promise.all(pending), [{ code: 'unauthenticated' }, { code: 'unauthenticated' }, { code: 'unauthenticated' }]);
+  t.equal(seen, 3, 'the API server had three reviews');
+  t.equal(api.reviews.length, 3);
+  const later = validator.validate('other-0');
+  t.match(await later, { code: 'unauthenticated' }, 'slots free again');
+});
+
+t.test('budget options are checked', async (t) => {
+  const { kube } = await setup(t);
+  t.throws(() => new TokenReviewValidator({ kubeConfig: kubeConfigOf(kube), reviewBudget: { burst: 0, perSecond: 1 } }), /TokenReview budget: burst must be a number >= 1/);
+  t.throws(() => new TokenReviewValidator({ kubeConfig: kubeConfigOf(kube), maxReviewsInFlight: 0 }), /maxReviewsInFlight must be an integer >= 1/);
+  t.throws(() => new TokenReviewValidator({ kubeConfig: kubeConfigOf(kube), refusalCacheTtlMs: -1 }), /refusal cache TTL must be >= 0 ms/);
 });
 
 t.test('a cached review never outlives the token', async (t) => {

@@ -95,7 +95,7 @@ t.test('an unreachable API server is "failed", one line', async (t) => {
   const config = fake.kubeConfig('token');
   await fake.close();
   const error = await new KubeSecretClient(config).read('loom-system', 'loom-ca').catch((e: unknown) => e);
-  t.match(error, { kind: 'failed', message: /^read Secret loom-system\/loom-ca: / });
+  t.match(error, { kind: 'failed', message: new RegExp(`^read Secret loom-system/loom-ca: fetch failed: connect ECONNREFUSED ${config.getCurrentCluster()?.server.replace(/^\w+:\/\//, '').replace(/\./g, '\\.') ?? ''}$`) });
   t.notMatch((error as Error).message, /\n/);
 });
 

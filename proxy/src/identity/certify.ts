@@ -4,7 +4,7 @@
  * grpc-js's own reconnect backoff, and it verifies the controller against the roots trusted at that moment
  * (which change with root rotation).
  */
-import { credentials, status, type ChannelOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import { credentials, status, type ChannelOptions, type ClientUnaryCall, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { loadIdentityService, type CertifyRequest, type CertifyResponse__Output } from '@loom/shared/proto';
 
 export interface CertifyTarget {
@@ -16,6 +16,20 @@ export interface CertifyTarget {
   readonly trustPem: string;
 }
 
+/** Trailing metadata key by which the server says how long to wait before retrying (gRPC retry pushback). */
+export const RETRY_PUSHBACK_KEY = 'grpc-retry-pushback-ms';
+
+/**
+ * The server's retry pushback in milliseconds: the first `grpc-retry-pushback-ms` value when it is a
+ * non-negative decimal integer, otherwise undefined (absent or malformed values are ignored: the proxy
+ * retries with its own backoff whatever the server says).
+ */
+export function retryPushbackMs(metadata: Metadata | undefined): number | undefined {
+  const [value] = metadata?.get(RETRY_PUSHBACK_KEY) ?? [];
+  if (typeof value !== 'string' || !/^\d{1,10}$/.test(value)) return undefined;
+  return Number(value);
+}
+
 /** A Certify call that ended without a response: its gRPC status. */
 export class CertifyCallError extends Error {
   override readonly name = 'CertifyCallError';
@@ -23,6 +37,8 @@ export class CertifyCallError extends Error {
     /** The gRPC status code (`status.UNAVAILABLE`...). */
     readonly code: status,
     readonly details: string,
+    /** The server's `grpc-retry-pushback-ms` trailer, when it sent a valid one. */
+    readonly retryPushbackMs?: number,
   ) {
     super(`${status[code] ?? `status ${code}`}: ${details}`);
   }
@@ -48,7 +64,7 @@ export function certify(target: CertifyTarget, request: CertifyRequest, timeoutM
   const response = new Promise<CertifyResponse__Output>((resolve, reject) => {
     call = client.Certify(request, { deadline: Date.now() + timeoutMs }, (error: ServiceError | null, value?: CertifyResponse__Output) => {
       client.close();
-      if (error !== null) reject(new CertifyCallError(error.code, error.details));
+      if (error !== null) reject(new CertifyCallError(error.code, error.details, retryPushbackMs(error.metadata)));
       else if (value === undefined) reject(new CertifyCallError(status.INTERNAL, 'empty response'));
       else resolve(value);
     });

@@ -2,8 +2,10 @@
  * The proxy's identity client (DESIGN §4): generates a key in-process, sends a CSR with the pod's projected
  * ServiceAccount token to the controller's `Identity/Certify`, checks what comes back, hands the
  * credentials to a {@link CredentialHolder}, and renews at ~2/3 of the leaf's life (with jitter). Failures
- * are retried with jittered exponential backoff, forever: before the first certificate and after expiry
- * the proxy is simply not ready. Private keys never leave the process.
+ * are retried with jittered exponential backoff (at least as long as the controller's retry pushback asks),
+ * forever: before the first certificate, once a failing renewal leaves less than
+ * {@link NOT_READY_REMAINING_LIFE} of the leaf's life, and after expiry the proxy is simply not ready.
+ * Private keys never leave the process.
  *
  * Lifecycle: construct (no I/O), `start()`, `close()`. Time comes from the injected {@link Clock}.
  */
@@ -22,6 +24,14 @@ import { identityMetrics, type IdentityMetrics } from './metrics.js';
 export const DEFAULT_CERTIFY_BACKOFF: BackoffOptions = Object.freeze({ initialMs: 1_000, maxMs: 30_000 });
 /** Deadline of one Certify call (key generation and token read excluded). */
 export const DEFAULT_CERTIFY_TIMEOUT_MS = 10_000;
+/**
+ * While renewal is failing, the proxy turns not ready once less than this fraction of the held leaf's
+ * life (notAfter - notBefore) remains: 2.4 h before expiry for a 24 h leaf, ~5.6 h after renewal started
+ * failing at ~2/3. Not ready removes the pod from its Services' endpoints before its certificate expires
+ * (DESIGN §4: a failing renewal shows in /ready before expiry), while it keeps serving with the held
+ * certificate: established and new connections still work until notAfter.
+ */
+export const NOT_READY_REMAINING_LIFE = 0.1;
 
 export interface IdentityClientOptions {
   /** `host:port` of the controller's identity service (port 15010). */
@@ -53,14 +63,19 @@ export interface IdentityClientOptions {
  * - `starting`: no certificate yet, requesting one.
  * - `ready`: a valid certificate is held; renewal is scheduled.
  * - `renewing`: a valid certificate is held and renewal is under way (failures so far: `consecutiveFailures`).
+ * - `expiring`: renewal is failing and less than {@link NOT_READY_REMAINING_LIFE} of the held leaf's life
+ *   remains: not ready, though the certificate is still valid and still served; still requesting.
  * - `expired`: the held certificate expired before a renewal succeeded; still requesting.
  * - `closed`: {@link IdentityClient.close} was called.
  */
-export type IdentityState = 'starting' | 'ready' | 'renewing' | 'expired' | 'closed';
+export type IdentityState = 'starting' | 'ready' | 'renewing' | 'expiring' | 'expired' | 'closed';
 
 export interface IdentityStatus {
   readonly state: IdentityState;
+  /** What `/ready` reports: a valid certificate is held, and it is not about to expire with renewal failing. */
   readonly ready: boolean;
+  /** Why not ready, one line (present exactly when `ready` is false). */
+  readonly reason?: string;
   /** The identity asked for. */
   readonly spiffeId: string;
   /** The held leaf's notAfter, epoch ms. */
@@ -72,11 +87,15 @@ export interface IdentityStatus {
   readonly lastFailure?: CertifyFailure;
 }
 
-/** What happened, for observers (tests, the admin server): issued / renewed, a failed attempt, expiry. */
+/**
+ * What happened, for observers (tests, the admin server): issued / renewed, a failed attempt, readiness
+ * lost to a failing renewal before expiry (`expiring`, with the `/ready` reason), expiry.
+ */
 export type IdentityEvent =
   | { readonly type: 'issued'; readonly credentials: WorkloadCredentials; readonly renewAt: number }
   | { readonly type: 'renewed'; readonly credentials: WorkloadCredentials; readonly renewAt: number }
   | { readonly type: 'failed'; readonly failure: CertifyFailure; readonly renewal: boolean; readonly consecutiveFailures: number; readonly retryAt: number }
+  | { readonly type: 'expiring'; readonly notAfter: number; readonly consecutiveFailures: number; readonly reason: string }
   | { readonly type: 'expired'; readonly notAfter: number };
 
 export type IdentityListener = (event: IdentityEvent) => void;
@@ -114,6 +133,8 @@ export class IdentityClient {
   readonly #waiters = new Set<{ resolve: (credentials: WorkloadCredentials) => void; reject: (error: Error) => void }>();
   /** The next request: renewal time, or a retry after a failure. */
   readonly #next: Alarm;
+  /** When {@link NOT_READY_REMAINING_LIFE} of the held leaf's life remains: readiness drops then if renewal is failing. */
+  readonly #expiring: Alarm;
   /** The held leaf's notAfter: readiness drops then unless a renewal succeeded. */
   readonly #expiry: Alarm;
 
@@ -162,35 +183,56 @@ export class IdentityClient {
     this.holder = options.holder ?? new CredentialHolder({ clock: this.#clock, logger: this.#log });
     this.#metrics = identityMetrics(this.holder, options.registry);
     this.#next = new Alarm(this.#clock);
+    this.#expiring = new Alarm(this.#clock);
     this.#expiry = new Alarm(this.#clock);
   }
 
-  /** A valid certificate is held (what `/ready` reports). */
+  /**
+   * What `/ready` reports: a valid certificate is held, and renewal is not failing with less than
+   * {@link NOT_READY_REMAINING_LIFE} of its life left. The held certificate is served either way.
+   */
   get ready(): boolean {
-    return !this.#closed && this.holder.ready;
+    return this.#readiness().ready;
   }
 
   status(): IdentityStatus {
     const held = this.holder.current();
+    const readiness = this.#readiness();
     const state: IdentityState = this.#closed
       ? 'closed'
       : held === undefined
         ? 'starting'
         : !this.holder.ready
           ? 'expired'
-          : this.#inFlight || this.#failures > 0
-            ? 'renewing'
-            : 'ready';
+          : !readiness.ready
+            ? 'expiring'
+            : this.#inFlight || this.#failures > 0
+              ? 'renewing'
+              : 'ready';
     const nextAttemptAt = this.#next.at;
     return {
       state,
-      ready: this.ready,
+      ready: readiness.ready,
+      ...(readiness.ready ? {} : { reason: readiness.reason }),
       spiffeId: this.spiffeId,
       consecutiveFailures: this.#failures,
       ...(held === undefined ? {} : { notAfter: held.notAfter }),
       ...(nextAttemptAt === undefined ? {} : { nextAttemptAt }),
       ...(this.#lastFailure === undefined ? {} : { lastFailure: this.#lastFailure }),
     };
+  }
+
+  /** Readiness now, with the one-line reason when not ready. */
+  #readiness(): { readonly ready: true } | { readonly ready: false; readonly reason: string } {
+    if (this.#closed) return { ready: false, reason: 'the identity client is closed' };
+    const held = this.holder.current();
+    const last = this.#lastFailure;
+    const times = `${this.#failures} ${this.#failures === 1 ? 'time' : 'times'}`;
+    if (held === undefined) return { ready: false, reason: last === undefined ? 'no certificate yet' : `no certificate yet; the request has failed ${times}: ${last.reason}` };
+    const failing = last === undefined ? '' : ` and renewal has failed ${times}: ${last.reason}`;
+    if (!this.holder.ready) return { ready: false, reason: `certificate expired at ${isoTime(held.notAfter)}${failing}` };
+    if (last !== undefined && this.#clock.now() >= notReadyAt(held)) return { ready: false, reason: `certificate expires at ${isoTime(held.notAfter)}${failing}` };
+    return { ready: true };
   }
 
   /** Calls `listener` for every {@link IdentityEvent}. Returns the unsubscribe function. */
@@ -222,6 +264,7 @@ export class IdentityClient {
     if (this.#closed) return;
     this.#closed = true;
     this.#next.clear();
+    this.#expiring.clear();
     this.#expiry.clear();
     this.#call?.cancel();
     this.#call = undefined;
@@ -282,6 +325,7 @@ export class IdentityClient {
     this.#lastFailure = undefined;
     this.#lastLoggedReason = undefined;
     this.#next.set(renewAt, () => this.#attempt());
+    this.#expiring.set(notReadyAt(credentials), () => this.#becameUnready());
     this.#expiry.set(credentials.notAfter, () => this.#expired());
     this.#metrics.recordAttempt('success');
     this.#log.info(
@@ -302,7 +346,7 @@ export class IdentityClient {
   #failed(failure: CertifyFailure): void {
     this.#failures += 1;
     this.#lastFailure = failure;
-    const retryAt = this.#clock.now() + backoffDelayMs(this.#failures - 1, this.#backoff, this.#random);
+    const retryAt = this.#clock.now() + retryDelayMs(this.#failures - 1, this.#backoff, this.#random, failure.retryPushbackMs);
     this.#next.set(retryAt, () => this.#attempt());
     this.#metrics.recordAttempt('failure');
     const held = this.holder.current();
@@ -323,6 +367,27 @@ export class IdentityClient {
     else this.#log.error(fields, message);
     this.#lastLoggedReason = failure.reason;
     this.#emit({ type: 'failed', failure, renewal, consecutiveFailures: this.#failures, retryAt });
+    // The first failure of a renewal that started (or ran) past the not-ready point.
+    if (this.#failures === 1 && held !== undefined && this.#expiring.at === undefined) this.#becameUnready();
+  }
+
+  /** The not-ready point of the held leaf passed: report it if renewal is failing (and the leaf has not expired). */
+  #becameUnready(): void {
+    const held = this.holder.current();
+    const readiness = this.#readiness();
+    if (held === undefined || readiness.ready || !this.holder.ready || this.#closed) return;
+    this.#log.error(
+      {
+        event: 'certificate.expiring',
+        identity: held.spiffeId,
+        serial: held.serialNumber,
+        notAfter: isoTime(held.notAfter),
+        consecutiveFailures: this.#failures,
+        reason: this.#lastFailure?.reason,
+      },
+      'workload certificate close to expiry and renewal failing; not ready (still serving with it)',
+    );
+    this.#emit({ type: 'expiring', notAfter: held.notAfter, consecutiveFailures: this.#failures, reason: readiness.reason });
   }
 
   #expired(): void {
@@ -345,6 +410,22 @@ export class IdentityClient {
     }
   }
 }
+
+/** When readiness drops if renewal is failing: {@link NOT_READY_REMAINING_LIFE} of the leaf's life before notAfter. */
+export function notReadyAt(validity: { readonly notBefore: number; readonly notAfter: number }): number {
+  return validity.notAfter - Math.ceil(NOT_READY_REMAINING_LIFE * Math.max(0, validity.notAfter - validity.notBefore));
+}
+
+/**
+ * Delay before retry number `attempt`: the jittered backoff, but at least the controller's retry pushback
+ * (`grpc-retry-pushback-ms`), itself capped at `backoff.maxMs` so a bad trailer cannot stall the proxy.
+ */
+export function retryDelayMs(attempt: number, backoff: BackoffOptions, random: () => number, pushbackMs?: number): number {
+  const delay = backoffDelayMs(attempt, backoff, random);
+  return pushbackMs === undefined ? delay : Math.max(delay, Math.min(pushbackMs, backoff.maxMs));
+}
+
+const isoTime = (epochMs: number): string => new Date(epochMs).toISOString();
 
 /** The projected token, trimmed; {@link TokenError} when it cannot be read or is empty. */
 export async function readToken(path: string): Promise<string> {

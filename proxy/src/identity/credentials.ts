@@ -51,6 +51,12 @@ function certificatesOf(text: string, what: string): X509Certificate[] {
   });
 }
 
+/** Extended key usages a mesh leaf must carry: it serves (inbound) and connects (outbound). */
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+const USAGE_NAMES: Readonly<Record<string, string>> = { [SERVER_AUTH]: 'serverAuth', [CLIENT_AUTH]: 'clientAuth', '1.3.6.1.5.5.7.3.3': 'codeSigning', '1.3.6.1.5.5.7.3.4': 'emailProtection' };
+const usageName = (oid: string): string => USAGE_NAMES[oid] ?? oid;
+
 const pemOf = (certificate: X509Certificate): string => pemEncode('CERTIFICATE', certificate.raw);
 
 /** A parsed trust bundle: CA certificates, deduplicated, in the order given. */
@@ -89,28 +95,46 @@ function describe(certificate: X509Certificate): string {
 const sanOf = (spiffeId: string): string => `URI:${spiffeId}`;
 
 /**
- * Whether `chain` (leaf first) links up, each certificate signed by the next, to a root of `roots`. Returns
- * the reason it does not, or undefined.
+ * Links `chain` (leaf first) up, each certificate signed by the next, to the roots of `roots`: the roots that
+ * signed its last certificate, or the reason it does not link up.
  */
-export function chainProblem(chain: readonly X509Certificate[], roots: readonly X509Certificate[]): string | undefined {
+function linkChain(chain: readonly X509Certificate[], roots: readonly X509Certificate[]): { readonly anchors: readonly X509Certificate[] } | { readonly problem: string } {
   const [leaf] = chain;
-  if (leaf === undefined) return 'the chain is empty';
+  if (leaf === undefined) return { problem: 'the chain is empty' };
   let current = leaf;
   for (const [index, parent] of chain.slice(1).entries()) {
-    if (!parent.ca) return `chain certificate ${index + 2} is not a CA`;
-    if (!(current.checkIssued(parent) && current.verify(parent.publicKey))) return `chain certificate ${index + 2} did not sign the certificate before it`;
+    if (!parent.ca) return { problem: `chain certificate ${index + 2} is not a CA` };
+    if (!(current.checkIssued(parent) && current.verify(parent.publicKey))) return { problem: `chain certificate ${index + 2} did not sign the certificate before it` };
     current = parent;
   }
-  const anchored = roots.some((root) => current.checkIssued(root) && current.verify(root.publicKey));
-  return anchored ? undefined : 'the chain does not end at a root of the trust bundle';
+  const anchors = roots.filter((root) => current.checkIssued(root) && current.verify(root.publicKey));
+  return anchors.length === 0 ? { problem: 'the chain does not end at a root of the trust bundle' } : { anchors };
 }
+
+/**
+ * Whether `chain` (leaf first) links up, each certificate signed by the next, to a root of `roots`. Returns
+ * the reason it does not, or undefined. Structure only: validity periods are not looked at.
+ */
+export function chainProblem(chain: readonly X509Certificate[], roots: readonly X509Certificate[]): string | undefined {
+  const linked = linkChain(chain, roots);
+  return 'problem' in linked ? linked.problem : undefined;
+}
+
+/**
+ * How far ahead of our clock a leaf's notBefore may be: the controller backdates leaves, so a leaf that
+ * starts later than this comes from a controller (or a proxy) whose clock is off, and peers would refuse it.
+ */
+export const MAX_NOT_BEFORE_SKEW_MS = 5 * 60_000;
 
 /** What the proxy asked for in one Certify attempt. */
 export interface CertifyExpectation {
   readonly spiffeId: string;
   readonly privateKey: KeyObject;
   readonly publicKey: KeyObject;
-  /** Epoch milliseconds: a chain that has expired by then is refused. */
+  /**
+   * Epoch milliseconds: a chain that has expired by then, a leaf not valid until more than
+   * {@link MAX_NOT_BEFORE_SKEW_MS} later, or a chain whose anchoring root has expired is refused.
+   */
   readonly now: number;
 }
 
@@ -123,7 +147,9 @@ export interface CertifyResponseFields {
 /**
  * Checks a Certify response before the proxy relies on it and returns the credentials it makes: every chain
  * entry one certificate; the leaf not a CA, for OUR public key, carrying exactly our SPIFFE ID (one URI SAN,
- * nothing else); the chain linking up to a root of the returned bundle; nothing expired at `now`. The
+ * nothing else) and the extended key usages serverAuth and clientAuth; the chain linking up to a root of
+ * the returned bundle that has not expired; nothing in the chain expired at `now`; the leaf valid from at
+ * most {@link MAX_NOT_BEFORE_SKEW_MS} after `now` (clock skew). The
  * leaf's own validity is authoritative; the response's `not_after` / `renew_after` are not trusted.
  * Throws {@link CredentialsError} naming the first problem.
  */
@@ -177,13 +203,28 @@ function credentialsOf(
   }
   const ourKey = expected.publicKey ?? createPublicKey(privateKey);
   if (!leaf.publicKey.equals(ourKey)) throw new CredentialsError('the leaf certifies another public key than ours');
-  const problem = chainProblem(chain, bundle.certificates);
-  if (problem !== undefined) throw new CredentialsError(problem);
+  const usages = leaf.keyUsage as readonly string[] | undefined;
+  if (usages === undefined || !usages.includes(SERVER_AUTH) || !usages.includes(CLIENT_AUTH)) {
+    throw new CredentialsError(`the leaf's extended key usage is ${usages === undefined ? 'absent' : `[${usages.map(usageName).join(', ')}]`}, expected serverAuth and clientAuth`);
+  }
+  const linked = linkChain(chain, bundle.certificates);
+  if ('problem' in linked) throw new CredentialsError(linked.problem);
   for (const [index, certificate] of chain.entries()) {
     const notAfter = Date.parse(certificate.validTo);
     if (notAfter <= expected.now) {
       throw new CredentialsError(`${index === 0 ? 'the leaf' : `chain certificate ${index + 1}`} expired at ${new Date(notAfter).toISOString()}`);
     }
+  }
+  const leafNotBefore = Date.parse(leaf.validFrom);
+  if (leafNotBefore > expected.now + MAX_NOT_BEFORE_SKEW_MS) {
+    throw new CredentialsError(
+      `the leaf is not valid before ${new Date(leafNotBefore).toISOString()}, more than ${MAX_NOT_BEFORE_SKEW_MS / 60_000} min after our clock (${new Date(expected.now).toISOString()}): clock skew`,
+    );
+  }
+  // Several bundle roots may share a key (a re-issued root); one that is still valid is enough.
+  if (!linked.anchors.some((root) => Date.parse(root.validTo) > expected.now)) {
+    const [root] = linked.anchors;
+    throw new CredentialsError(`the root anchoring the chain (${root === undefined ? 'none' : describe(root)}) expired at ${root === undefined ? '?' : new Date(Date.parse(root.validTo)).toISOString()}`);
   }
   const pems = chain.map(pemOf);
   return Object.freeze({
@@ -193,7 +234,7 @@ function credentialsOf(
     trustBundle: Object.freeze([...bundle.pems]),
     spiffeId: expected.spiffeId,
     serialNumber: leaf.serialNumber,
-    notBefore: Date.parse(leaf.validFrom),
+    notBefore: leafNotBefore,
     notAfter: Date.parse(leaf.validTo),
   });
 }

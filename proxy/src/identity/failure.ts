@@ -25,6 +25,8 @@ export interface CertifyFailure {
   readonly code?: string;
   /** One line: what went wrong. */
   readonly reason: string;
+  /** How long the controller asked us to wait before retrying (its `grpc-retry-pushback-ms` trailer), ms. */
+  readonly retryPushbackMs?: number;
 }
 
 /** The projected ServiceAccount token could not be used. */
@@ -36,7 +38,12 @@ const TRANSIENT: ReadonlySet<status> = new Set([status.UNAVAILABLE, status.RESOU
 
 export function classifyFailure(error: unknown): CertifyFailure {
   if (error instanceof CertifyCallError) {
-    return { kind: TRANSIENT.has(error.code) ? 'unavailable' : 'refused', code: status[error.code] ?? String(error.code), reason: error.message };
+    return {
+      kind: TRANSIENT.has(error.code) ? 'unavailable' : 'refused',
+      code: status[error.code] ?? String(error.code),
+      reason: error.message,
+      ...(error.retryPushbackMs === undefined ? {} : { retryPushbackMs: error.retryPushbackMs }),
+    };
   }
   if (error instanceof CredentialsError) return { kind: 'invalid-response', reason: `response refused: ${error.message}` };
   if (error instanceof TokenError) return { kind: 'token', reason: error.message };

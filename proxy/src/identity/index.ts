@@ -6,6 +6,9 @@ export {
   readToken,
   DEFAULT_CERTIFY_BACKOFF,
   DEFAULT_CERTIFY_TIMEOUT_MS,
+  NOT_READY_REMAINING_LIFE,
+  notReadyAt,
+  retryDelayMs,
   type IdentityClientOptions,
   type IdentityEvent,
   type IdentityListener,
@@ -19,6 +22,7 @@ export {
   credentialsFromPem,
   parseTrustBundle,
   CredentialsError,
+  MAX_NOT_BEFORE_SKEW_MS,
   type CertifyExpectation,
   type CertifyResponseFields,
   type TrustBundle,
@@ -27,5 +31,5 @@ export {
 export { checkPeerIdentity, peerSpiffeId, secureContextOptions, MESH_TLS_MIN_VERSION, type PeerCheck } from './tls.js';
 export { Alarm, systemClock, MAX_TIMER_MS, type Clock, type TimerHandle } from './clock.js';
 export { classifyFailure, TokenError, type CertifyFailure, type FailureKind } from './failure.js';
-export { certify, CertifyCallError, type CertifyTarget, type PendingCertify } from './certify.js';
-export { identityMetrics, CERTIFICATE_EXPIRY_METRIC, CERTIFICATE_RENEWALS_METRIC, type AttemptResult, type IdentityMetrics } from './metrics.js';
+export { certify, CertifyCallError, retryPushbackMs, RETRY_PUSHBACK_KEY, type CertifyTarget, type PendingCertify } from './certify.js';
+export { identityMetrics, CERTIFICATE_EXPIRY_METRIC, CERTIFICATE_RENEWALS_METRIC, CERTIFICATE_RENEWAL_FAILURES_METRIC, type AttemptResult, type IdentityMetrics } from './metrics.js';

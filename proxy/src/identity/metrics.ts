@@ -6,12 +6,14 @@
  * |---|---|---|
  * | `loom_certificate_expiry_timestamp_seconds` | gauge | notAfter of the held leaf, Unix seconds; 0 while none is held |
  * | `loom_certificate_renewals_total{result}` | counter | Certify attempts (the first issuance included) by outcome |
+ * | `loom_certificate_renewal_failures` | gauge | consecutive failed attempts since the last success (first issuance included); 0 after a success |
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { CredentialHolder } from './holder.js';
 
 export const CERTIFICATE_EXPIRY_METRIC = 'loom_certificate_expiry_timestamp_seconds';
 export const CERTIFICATE_RENEWALS_METRIC = 'loom_certificate_renewals_total';
+export const CERTIFICATE_RENEWAL_FAILURES_METRIC = 'loom_certificate_renewal_failures';
 
 export type AttemptResult = 'success' | 'failure';
 
@@ -40,7 +42,17 @@ export function identityMetrics(holder: CredentialHolder, registry?: Registry): 
   // Both series exist from the start, so rate() and absence alerts work before the first failure.
   attempts.inc({ result: 'success' }, 0);
   attempts.inc({ result: 'failure' }, 0);
+  const failures = new Gauge({
+    name: CERTIFICATE_RENEWAL_FAILURES_METRIC,
+    help: 'Consecutive failed certificate requests since the last success (the first issuance included); 0 after a success.',
+    registers,
+  });
+  failures.set(0);
   return {
-    recordAttempt: (result) => attempts.inc({ result }),
+    recordAttempt: (result) => {
+      attempts.inc({ result });
+      if (result === 'success') failures.set(0);
+      else failures.inc();
+    },
   };
 }

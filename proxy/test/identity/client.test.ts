@@ -6,6 +6,7 @@
  */
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
+import { status } from '@grpc/grpc-js';
 import { verifyChain } from '@loom/ca';
 import { mintCa, type TestCa } from '@loom/ca/testing';
 import { parseCsr, renewalTime, spiffeId, type WorkloadIdentity } from '@loom/shared/identity';
@@ -16,6 +17,7 @@ import { IdentityClient, IdentityClosedError, IdentityConfigError, type Identity
 import { CERTIFICATE_EXPIRY_METRIC } from '../../src/identity/metrics.js';
 import {
   collectLogs,
+  connectionOutcome,
   connectTls,
   CONTROLLER_NAME,
   exchange,
@@ -83,6 +85,16 @@ async function expiryGauge(registry: Registry): Promise<number | undefined> {
   return metric?.values[0]?.value;
 }
 
+/** `loom_certificate_renewal_failures` as scraped, or undefined when it is not exported. */
+async function failuresGauge(registry: Registry): Promise<number | undefined> {
+  const line = (await registry.metrics()).split('\n').find((text) => text.startsWith('loom_certificate_renewal_failures '));
+  return line === undefined ? undefined : Number(line.split(' ')[1]);
+}
+
+/** When readiness drops with renewal failing: 10 % of the leaf's life before notAfter. */
+const notReadyPoint = (credentials: { readonly notBefore: number; readonly notAfter: number }): number =>
+  credentials.notAfter - Math.ceil((credentials.notAfter - credentials.notBefore) / 10);
+
 const events = (records: readonly LogRecord[], event: string): LogRecord[] => records.filter((record) => record.event === event);
 
 t.test('obtains a certificate: ready, held, verified, exported', async (t) => {
@@ -90,8 +102,9 @@ t.test('obtains a certificate: ready, held, verified, exported', async (t) => {
   const server = await startIdentityServer(t, { ca: h.ca, tokens: TOKENS });
   const client = h.client({ controllerAddress: server.address });
   t.equal(client.ready, false, 'not ready before start');
-  t.match(client.status(), { state: 'starting', ready: false, spiffeId: WEB, consecutiveFailures: 0 });
+  t.match(client.status(), { state: 'starting', ready: false, reason: 'no certificate yet', spiffeId: WEB, consecutiveFailures: 0 });
   t.equal(await expiryGauge(h.registry), 0, 'gauge is 0 while no certificate is held');
+  t.equal(await failuresGauge(h.registry), 0, 'loom_certificate_renewal_failures is exported from the start');
 
   const issued = nextEvent(client, 'issued');
   client.start();
@@ -130,7 +143,15 @@ t.test('retries with backoff while the controller is down, then succeeds once it
     t.match(event, { renewal: false, consecutiveFailures: attempt + 1, failure: { kind: 'unavailable', code: 'UNAVAILABLE' } }, `attempt ${attempt + 1} failed`);
     t.equal(event.retryAt - h.clock.now(), backoffDelayMs(attempt, BACKOFF, RANDOM), 'next try after the jittered backoff');
     retries.push(event.retryAt - h.clock.now());
-    t.match(client.status(), { state: 'starting', ready: false, consecutiveFailures: attempt + 1, nextAttemptAt: event.retryAt, lastFailure: { kind: 'unavailable' } });
+    t.match(client.status(), {
+      state: 'starting',
+      ready: false,
+      reason: `no certificate yet; the request has failed ${attempt + 1} ${attempt === 0 ? 'time' : 'times'}: ${event.failure.reason}`,
+      consecutiveFailures: attempt + 1,
+      nextAttemptAt: event.retryAt,
+      lastFailure: { kind: 'unavailable' },
+    });
+    t.equal(await failuresGauge(h.registry), attempt + 1, 'the failures gauge counts consecutive failures');
     if (attempt === 3) break;
     failed = nextEvent(client, 'failed');
     h.clock.advanceTo(event.retryAt);
@@ -146,6 +167,7 @@ t.test('retries with backoff while the controller is down, then succeeds once it
   t.match(client.status(), { state: 'ready', consecutiveFailures: 0 });
   t.notOk('lastFailure' in client.status(), 'the last failure is forgotten on success');
   t.match(await h.registry.metrics(), /loom_certificate_renewals_total\{result="failure"\} 4\n/);
+  t.equal(await failuresGauge(h.registry), 0, 'the failures gauge is reset by a success');
 
   const logged = events(h.records, 'certificate.issue_failed');
   t.equal(logged.length, 4, 'every failure is logged');
@@ -287,13 +309,114 @@ t.test('a certificate that expires before renewal succeeds: not ready, still ret
   h.clock.advanceTo(credentials.notAfter);
   t.equal((await expired).notAfter, credentials.notAfter);
   t.equal(client.ready, false, 'not ready after expiry');
-  t.match(client.status(), { state: 'expired', ready: false, notAfter: credentials.notAfter });
+  t.match(client.status(), {
+    state: 'expired',
+    ready: false,
+    reason: `certificate expired at ${new Date(credentials.notAfter).toISOString()} and renewal has failed 1 time: ${failure.failure.reason}`,
+    notAfter: credentials.notAfter,
+  });
   const retry = await retried;
   t.match(retry, { renewal: true, consecutiveFailures: 2 }, 'the retry due before expiry failed too');
   t.equal(client.status().nextAttemptAt, retry.retryAt, 'and the next one is scheduled: the client never gives up');
   t.equal(await expiryGauge(h.registry), credentials.notAfter / 1000, 'the gauge still shows the expired notAfter');
   t.match(events(h.records, 'certificate.renewal_failed')[0], { level: 'warn', identity: WEB, reason: /^UNAVAILABLE: / });
   t.match(events(h.records, 'certificate.expired'), [{ level: 'error', identity: WEB, serial: credentials.serialNumber, reason: /^UNAVAILABLE: / }]);
+});
+
+t.test('a failing renewal makes the proxy not ready once 10 % of the leaf life remains; it keeps serving with the held certificate', async (t) => {
+  const h = await harness(t, PAST_START());
+  const server = await startIdentityServer(t, { ca: h.ca, tokens: TOKENS });
+  const client = h.client({ controllerAddress: server.address });
+  const issued = nextEvent(client, 'issued');
+  client.start();
+  const { credentials, renewAt } = await issued;
+  const unreadyAt = notReadyPoint(credentials);
+  t.ok(renewAt < unreadyAt && unreadyAt < credentials.notAfter, 'the not-ready point lies between renewal and expiry');
+  const echo = await startEchoServer(t, client.holder);
+
+  server.refuse = { code: status.UNAVAILABLE, details: 'the CA is not reachable now' };
+  let failed = nextEvent(client, 'failed');
+  h.clock.advanceTo(renewAt);
+  const first = await failed;
+  t.match(first, { renewal: true, consecutiveFailures: 1, failure: { kind: 'unavailable', reason: 'UNAVAILABLE: the CA is not reachable now' } });
+  t.equal(await failuresGauge(h.registry), 1, 'the failures gauge shows the failing renewal');
+
+  failed = nextEvent(client, 'failed');
+  h.clock.advanceTo(unreadyAt - 1);
+  const second = await failed;
+  t.equal(second.consecutiveFailures, 2);
+  t.equal(client.ready, true, 'still ready while more than 10 % of the life remains');
+  t.match(client.status(), { state: 'renewing', ready: true, consecutiveFailures: 2 });
+  t.notOk('reason' in client.status(), 'no reason while ready');
+
+  const expiring = nextEvent(client, 'expiring');
+  h.clock.advanceTo(unreadyAt);
+  const reason = `certificate expires at ${new Date(credentials.notAfter).toISOString()} and renewal has failed 2 times: UNAVAILABLE: the CA is not reachable now`;
+  t.strictSame(await expiring, { type: 'expiring', notAfter: credentials.notAfter, consecutiveFailures: 2, reason }, 'an expiring event at the not-ready point');
+  t.equal(client.ready, false, 'not ready before expiry');
+  t.match(client.status(), { state: 'expiring', ready: false, reason, notAfter: credentials.notAfter, consecutiveFailures: 2 });
+  t.equal(client.holder.ready, true, 'the held certificate is still valid');
+  t.equal(client.holder.current(), credentials, 'and still held');
+  t.equal(await connectionOutcome(t, echo.port, client.holder.clientContext(), WEB), 'ok', 'and still served: mesh connections work');
+  t.equal(await failuresGauge(h.registry), 2);
+  t.match(events(h.records, 'certificate.expiring'), [{ level: 'error', identity: WEB, serial: credentials.serialNumber, consecutiveFailures: 2, reason: /^UNAVAILABLE: / }]);
+
+  server.refuse = undefined;
+  const renewed = nextEvent(client, 'renewed');
+  h.clock.advanceTo(second.retryAt);
+  await renewed;
+  t.equal(client.ready, true, 'ready again once renewal succeeds');
+  t.match(client.status(), { state: 'ready', consecutiveFailures: 0 });
+  t.equal(await failuresGauge(h.registry), 0, 'the failures gauge is reset');
+});
+
+t.test('a renewal in flight at the not-ready point keeps the proxy ready until it fails', async (t) => {
+  const h = await harness(t, PAST_START());
+  const server = await startIdentityServer(t, { ca: h.ca, tokens: TOKENS });
+  const client = h.client({ controllerAddress: server.address, callTimeoutMs: 200 });
+  const issued = nextEvent(client, 'issued');
+  client.start();
+  const { credentials } = await issued;
+  const unreadyAt = notReadyPoint(credentials);
+
+  server.hang = true;
+  const received = server.nextRequest();
+  const expiring = nextEvent(client, 'expiring');
+  const failed = nextEvent(client, 'failed');
+  h.clock.advanceTo(unreadyAt);
+  await received;
+  t.match(client.status(), { state: 'renewing', ready: true, consecutiveFailures: 0 }, 'a renewal under way has not failed yet: still ready');
+  t.match((await failed).failure, { kind: 'unavailable', code: 'DEADLINE_EXCEEDED' });
+  t.match(await expiring, { consecutiveFailures: 1, reason: /^certificate expires at .* and renewal has failed 1 time: DEADLINE_EXCEEDED: / }, 'its failure makes the proxy not ready');
+  t.match(client.status(), { state: 'expiring', ready: false });
+});
+
+t.test('the controller\'s retry pushback: the next try waits at least that long, at most the backoff cap', async (t) => {
+  const h = await harness(t);
+  const server = await startIdentityServer(t, { ca: h.ca, tokens: TOKENS });
+  const client = h.client({ controllerAddress: server.address });
+  const limited = { code: status.RESOURCE_EXHAUSTED, details: 'too many Certify calls' };
+  const down = { code: status.UNAVAILABLE, details: 'token review unavailable' };
+  const cases: { name: string; refuse: NonNullable<typeof server.refuse>; pushback: number | undefined; delay: number }[] = [
+    { name: 'pushback above the backoff', refuse: { ...limited, pushbackMs: '350' }, pushback: 350, delay: 350 },
+    { name: 'pushback beyond the cap', refuse: { ...limited, pushbackMs: '60000' }, pushback: 60_000, delay: BACKOFF.maxMs },
+    { name: 'pushback below the backoff', refuse: { ...down, pushbackMs: '10' }, pushback: 10, delay: backoffDelayMs(2, BACKOFF, RANDOM) },
+    { name: 'malformed pushback', refuse: { ...down, pushbackMs: 'soon' }, pushback: undefined, delay: backoffDelayMs(3, BACKOFF, RANDOM) },
+    { name: 'no pushback', refuse: down, pushback: undefined, delay: backoffDelayMs(4, BACKOFF, RANDOM) },
+  ];
+  t.ok(backoffDelayMs(0, BACKOFF, RANDOM) < 350 && backoffDelayMs(1, BACKOFF, RANDOM) < BACKOFF.maxMs, 'the backoff alone would retry sooner');
+  let retryAt: number | undefined;
+  for (const c of cases) {
+    server.refuse = c.refuse;
+    const failed = nextEvent(client, 'failed');
+    if (retryAt === undefined) client.start();
+    else h.clock.advanceTo(retryAt);
+    const event = await failed;
+    t.equal(event.failure.retryPushbackMs, c.pushback, `${c.name}: the trailer as read`);
+    t.equal(event.retryAt - h.clock.now(), c.delay, `${c.name}: the delay`);
+    retryAt = event.retryAt;
+  }
+  t.equal(server.requests.length, cases.length);
 });
 
 t.test('close cancels the call in flight and every timer; waiters are told', async (t) => {

@@ -9,6 +9,7 @@ t.test('gRPC statuses, refused responses, tokens, bugs', (t) => {
   const cases: [unknown, object][] = [
     [new CertifyCallError(status.UNAVAILABLE, 'No connection established'), { kind: 'unavailable', code: 'UNAVAILABLE', reason: 'UNAVAILABLE: No connection established' }],
     [new CertifyCallError(status.RESOURCE_EXHAUSTED, 'rate limited'), { kind: 'unavailable', code: 'RESOURCE_EXHAUSTED' }],
+    [new CertifyCallError(status.RESOURCE_EXHAUSTED, 'rate limited', 2000), { kind: 'unavailable', code: 'RESOURCE_EXHAUSTED', retryPushbackMs: 2000 }],
     [new CertifyCallError(status.DEADLINE_EXCEEDED, 'deadline'), { kind: 'unavailable', code: 'DEADLINE_EXCEEDED' }],
     [new CertifyCallError(status.PERMISSION_DENIED, 'token is for ns/a sa/x, CSR asks for ns/b sa/y'), { kind: 'refused', code: 'PERMISSION_DENIED', reason: 'PERMISSION_DENIED: token is for ns/a sa/x, CSR asks for ns/b sa/y' }],
     [new CertifyCallError(status.UNAUTHENTICATED, 'expired'), { kind: 'refused', code: 'UNAUTHENTICATED' }],
@@ -20,5 +21,6 @@ t.test('gRPC statuses, refused responses, tokens, bugs', (t) => {
     ['a string', { kind: 'internal', reason: 'a string' }],
   ];
   for (const [error, expected] of cases) t.match(classifyFailure(error), expected, String(error));
+  t.notOk('retryPushbackMs' in classifyFailure(new CertifyCallError(status.UNAVAILABLE, 'down')), 'no pushback field without a trailer');
   t.end();
 });

@@ -8,7 +8,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, createServer as createTlsServer, type SecureContext, type TLSSocket } from 'node:tls';
-import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { CsrRefused, type IssuedCertificate } from '@loom/ca';
 import type { TestCa } from '@loom/ca/testing';
 import type { WorkloadIdentity } from '@loom/shared/identity';
@@ -149,6 +149,14 @@ export const CONTROLLER_NAME = 'localhost';
 /** Replaces what the server answers for a call it would have signed (a misbehaving controller). */
 export type Tamper = (issued: IssuedCertificate, request: CertifyRequest__Output) => CertifyResponse;
 
+/** A status the server answers every call with, optionally with a `grpc-retry-pushback-ms` trailer. */
+export interface Refusal {
+  readonly code: status;
+  readonly details: string;
+  /** The trailer's value, sent as is (malformed values included). */
+  readonly pushbackMs?: string;
+}
+
 export interface IdentityServer {
   readonly port: number;
   /** `127.0.0.1:<port>`; the serving certificate is for {@link CONTROLLER_NAME}. */
@@ -158,6 +166,8 @@ export interface IdentityServer {
   /** Requests received. */
   readonly requests: CertifyRequest__Output[];
   tamper: Tamper | undefined;
+  /** When set, every call is answered with this status (a rate-limited or degraded controller). */
+  refuse: Refusal | undefined;
   /** When true, calls are left unanswered (a hung controller). */
   hang: boolean;
   /** Resolves with the next request the server receives. */
@@ -190,6 +200,7 @@ export async function startIdentityServer(t: Test, options: IdentityServerOption
     trustPem: ca.rootPem,
     requests,
     tamper: undefined,
+    refuse: undefined,
     hang: false,
     nextRequest: () => new Promise((resolve) => waiters.push(resolve)),
     close: () => grpcServer.forceShutdown(),
@@ -201,6 +212,11 @@ export async function startIdentityServer(t: Test, options: IdentityServerOption
       if (state.hang) {
         pending.push(callback);
         return;
+      }
+      if (state.refuse !== undefined) {
+        const metadata = new Metadata();
+        if (state.refuse.pushbackMs !== undefined) metadata.set('grpc-retry-pushback-ms', state.refuse.pushbackMs);
+        return callback({ code: state.refuse.code, details: state.refuse.details, metadata });
       }
       const { csr, token } = call.request;
       if (token === '') return callback({ code: status.INVALID_ARGUMENT, details: 'token is empty' });

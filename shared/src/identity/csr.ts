@@ -68,9 +68,26 @@ export function algorithmIdentifier(oid: string, nullParams: boolean): a.Asn1 {
   return a.seq(nullParams ? [a.oid(oid), a.nullValue()] : [a.oid(oid)]);
 }
 
-/** GeneralNames with URI ([6]) and dNSName ([2]) entries. */
+/** IA5String: the ASCII range (RFC 5280 encodes URIs and DNS names so; an IRI must be mapped to a URI first). */
+const isIa5 = (value: string): boolean => /^\p{ASCII}*$/u.test(value);
+
+/** `value` JSON-quoted and cut, for messages about names Loom did not write. */
+function quoted(value: string, max = 200): string {
+  const more = value.length - max;
+  return more <= 0 ? JSON.stringify(value) : `${JSON.stringify(value.slice(0, max))}…(${more} more character${more === 1 ? '' : 's'})`;
+}
+
+/**
+ * GeneralNames with URI ([6]) and dNSName ([2]) entries. Both are IA5Strings: a name with a character
+ * outside ASCII is refused with a {@link CsrError} (it would otherwise be written as Latin-1 bytes, or
+ * mangled).
+ */
 export function generalNames(uris: readonly string[], dnsNames: readonly string[]): a.Asn1 {
-  return a.seq([...dnsNames.map((name) => a.implicitPrimitive(2, name)), ...uris.map((uri) => a.implicitPrimitive(6, uri))]);
+  const ia5 = (kind: string, value: string): string => {
+    if (!isIa5(value)) throw new CsrError(`${kind} ${quoted(value)} has characters outside ASCII (an IA5String); percent-encode or punycode it`);
+    return value;
+  };
+  return a.seq([...dnsNames.map((name) => a.implicitPrimitive(2, ia5('DNS name', name))), ...uris.map((uri) => a.implicitPrimitive(6, ia5('URI', uri)))]);
 }
 
 /** Reads GeneralNames (the DER inside a subjectAltName extension's OCTET STRING). */
@@ -105,11 +122,13 @@ export function parseCsr(pem: string): ParsedCsr {
   try {
     blocks = pemDecodeAll(pem);
   } catch (error) {
-    throw new CsrError(`CSR is not valid PEM: ${(error as Error).message}`);
+    const message = (error as Error).message;
+    throw new CsrError(`CSR is not valid PEM: ${message.length <= 200 ? message : `${message.slice(0, 200)}…`}`);
   }
   if (blocks.length !== 1 || blocks[0]?.label !== 'CERTIFICATE REQUEST') {
     const unterminated = blocks.length === 0 && pem.includes('-----BEGIN ');
-    const found = unterminated ? 'an unterminated PEM block' : blocks.length === 0 ? 'no PEM block' : blocks.map((block) => `"${block.label}"`).join(', ');
+    const labels = blocks.slice(0, 5).map((block) => quoted(block.label, 40)).join(', ') + (blocks.length > 5 ? ` and ${blocks.length - 5} more` : '');
+    const found = unterminated ? 'an unterminated PEM block' : blocks.length === 0 ? 'no PEM block' : labels;
     throw new CsrError(`expected exactly one "CERTIFICATE REQUEST" PEM block, found ${found}`);
   }
   try {

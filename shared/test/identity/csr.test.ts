@@ -107,6 +107,19 @@ t.test('createCsr carries DNS names and several URIs when asked', (t) => {
   t.end();
 });
 
+t.test('names outside ASCII (IA5String) are refused, not written as Latin-1 bytes', (t) => {
+  const key = generateKeySync();
+  t.throws(() => createCsr({ ...key, uris: ['spiffe://cluster.local/ns/café/sa/x'] }), {
+    name: 'CsrError',
+    message: 'URI "spiffe://cluster.local/ns/café/sa/x" has characters outside ASCII (an IA5String); percent-encode or punycode it',
+  });
+  t.throws(() => createCsr({ ...key, uris: [ID], dnsNames: ['bücher.example'] }), { name: 'CsrError', message: /^DNS name "bücher\.example" has characters outside ASCII/ });
+  t.throws(() => generalNames([`spiffe://td/ns/a/sa/${'é'.repeat(300)}`], []), { name: 'CsrError', message: /…\(120 more characters\) has characters outside ASCII/ }, 'the name is cut');
+  t.throws(() => generalNames(['spiffe://td/\u{1F600}'], []), { name: 'CsrError' }, 'astral characters');
+  t.same(readGeneralNames(a.der(generalNames(['spiffe://td/ns/a/sa/b~%C3%A9'], ['xn--bcher-kva.example']))), { uris: ['spiffe://td/ns/a/sa/b~%C3%A9'], dnsNames: ['xn--bcher-kva.example'], ipAddresses: [], emails: [], others: 0 }, 'ASCII round-trips');
+  t.end();
+});
+
 t.test('createCsr refuses a key Loom does not accept', (t) => {
   const ed = generateKeyPairSync('ed25519');
   t.throws(() => createCsr({ ...ed, uris: [ID] }), new CsrError('unsupported key ed25519'));
@@ -223,6 +236,8 @@ t.test('malformed CSRs are CsrErrors with clear one-line messages', (t) => {
     [good + good, 'found "CERTIFICATE REQUEST", "CERTIFICATE REQUEST"', 'two blocks'],
     [good.replace(/CERTIFICATE REQUEST/g, 'CERTIFICATE'), 'found "CERTIFICATE"', 'wrong label'],
     [good.replace(/-----END[^\n]*\n$/, ''), 'found an unterminated PEM block', 'no END line'],
+    [good.repeat(8), 'found "CERTIFICATE REQUEST", "CERTIFICATE REQUEST", "CERTIFICATE REQUEST", "CERTIFICATE REQUEST", "CERTIFICATE REQUEST" and 3 more', 'eight blocks'],
+    [good.replace(/CERTIFICATE REQUEST/g, 'X'.repeat(100)), `found "${'X'.repeat(40)}"…(60 more characters)`, 'a long label'],
     [good.replace('-----END CERTIFICATE REQUEST', '-----END CERTIFICATE'), /^CSR is not valid PEM: PEM block "BEGIN CERTIFICATE REQUEST" ends with "END CERTIFICATE"$/, 'mismatched END'],
     [good.replace(/\n[A-Za-z0-9+/]{4}/, '\n!!!!'), 'CSR is not valid PEM: PEM block "CERTIFICATE REQUEST" is not base64', 'not base64'],
     [pemEncode('CERTIFICATE REQUEST', Buffer.concat([der, Buffer.of(0)])), 'CSR has trailing bytes after the request', 'trailing bytes'],

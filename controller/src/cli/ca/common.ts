@@ -99,13 +99,19 @@ export function trustDomainFlag(value: string | undefined): string | undefined {
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** "24h", "90m", "1h30m", "7d", "3600s" → milliseconds; a usage error naming `flag` otherwise. */
+/** The longest duration a flag takes: ten years (3650d), far beyond any certificate Loom issues. */
+export const MAX_DURATION_MS = 3650 * 86_400_000;
+
+/** "24h", "90m", "1h30m", "7d", "3600s" → milliseconds, at most {@link MAX_DURATION_MS}; a usage error naming `flag` otherwise. */
 export function parseDuration(flag: string, value: string): number {
   const parts = [...value.matchAll(/(\d+)(ms|s|m|h|d)/g)];
+  const given = JSON.stringify(value.length <= 40 ? value : `${value.slice(0, 40)}…`);
   if (value === '' || parts.map((part) => part[0]).join('') !== value) {
-    throw new UsageError(`${flag} must be a duration such as 24h, 90m or 1h30m, got ${JSON.stringify(value)}`);
+    throw new UsageError(`${flag} must be a duration such as 24h, 90m or 1h30m, got ${given}`);
   }
-  return parts.reduce((total, [, count = '0', unit = 's']) => total + Number(count) * (UNIT_MS[unit] ?? 0), 0);
+  const total = parts.reduce((sum, [, count = '0', unit = 's']) => sum + Number(count) * (UNIT_MS[unit] ?? 0), 0);
+  if (!(total <= MAX_DURATION_MS)) throw new UsageError(`${flag} must be at most 3650d (ten years), got ${given}`);
+  return total;
 }
 
 /** A certificate's subject on one line. */

@@ -5,7 +5,7 @@
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { CertificateAuthority, MIN_LEAF_LIFETIME_MS, openCa } from '@loom/ca';
 import { generateKeySync, parseSpiffeId, spiffeId } from '@loom/shared/identity';
 import { parseArgs, UsageError, type FlagSpecs } from '../args.js';
@@ -35,14 +35,46 @@ const FLAGS = { ...STORE_FLAGS, identity: { type: 'string' }, lifetime: { type: 
 
 const DEFAULT_LIFETIME = '24h';
 
+/** Kubernetes names: a namespace is a DNS label (RFC 1123), a service account a DNS subdomain. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const isDnsLabel = (name: string): boolean => name.length <= 63 && DNS_LABEL.test(name);
+const isDnsSubdomain = (name: string): boolean => name.length <= 253 && name.split('.').every(isDnsLabel);
+
+/** Why a file system call failed, in words (the code alone, ENOENT, says little about which part). */
+function fsReason(error: unknown, target: string): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = (error as Error).message;
+  switch (code) {
+    case 'ENOENT':
+      return `directory ${dirname(target)} does not exist`;
+    case 'ENOTDIR':
+      return `a component of ${dirname(target)} is not a directory`;
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied (${message})`;
+    case 'EROFS':
+      return `read-only file system (${message})`;
+    default:
+      return message;
+  }
+}
+
 /** Writes the key; an existing file is never overwritten. */
 async function writeKey(path: string | undefined, fileName: string, pem: string): Promise<string> {
-  const target = path === undefined ? join(await mkdtemp(join(tmpdir(), 'loom-ca-issue-')), fileName) : resolve(path);
+  let target: string;
+  if (path === undefined) {
+    const prefix = join(tmpdir(), 'loom-ca-issue-');
+    try {
+      target = join(await mkdtemp(prefix), fileName);
+    } catch (error) {
+      throw new CaCommandFailure(`cannot create a temporary directory for the key in ${dirname(prefix)}: ${fsReason(error, prefix)} (set TMPDIR, or pass --key-out <file>)`);
+    }
+  } else target = resolve(path);
   try {
     await writeFile(target, pem, { mode: 0o600, flag: 'wx' });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`--key-out ${target} exists: remove it or choose another file`);
-    throw new CaCommandFailure(`cannot write the key to ${target}: ${(error as Error).message}`);
+    throw new CaCommandFailure(`cannot write the key to ${target}: ${fsReason(error, target)}`);
   }
   return target;
 }
@@ -64,6 +96,12 @@ export function run(args: readonly string[], io: Io): Promise<number> {
       throw new UsageError(`--identity is in trust domain "${identity.trustDomain}" but --trust-domain is "${given}"`);
     }
     if (!isTrustDomain(identity.trustDomain)) throw new UsageError(`--identity has an invalid trust domain ${JSON.stringify(identity.trustDomain)}`);
+    if (!isDnsLabel(identity.namespace)) {
+      throw new UsageError(`--identity: namespace ${JSON.stringify(identity.namespace)} is not a Kubernetes namespace name (lowercase letters, digits and '-', at most 63)`);
+    }
+    if (!isDnsSubdomain(identity.serviceAccount)) {
+      throw new UsageError(`--identity: service account ${JSON.stringify(identity.serviceAccount)} is not a Kubernetes name (lowercase letters, digits, '-' and '.', at most 253)`);
+    }
     const trustDomain = identity.trustDomain;
     const lifetimeMs = parseDuration('--lifetime', flags.lifetime ?? DEFAULT_LIFETIME);
     if (lifetimeMs < MIN_LEAF_LIFETIME_MS) throw new UsageError(`--lifetime must be at least ${MIN_LEAF_LIFETIME_MS / 60_000}m, got ${flags.lifetime ?? ''}`);

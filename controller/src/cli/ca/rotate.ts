@@ -12,6 +12,7 @@ import {
   loadIssuer,
   MIN_LEAF_LIFETIME_MS,
   planRotation,
+  refusal,
   rotationPhase,
   type ApplyRotationOptions,
   type CaMaterial,
@@ -78,7 +79,7 @@ async function readIssuer(certPath: string, keyPath: string, material: CaMateria
 function renderPlan(store: string, plan: RotationPlan, newIssuer: Issuer | undefined, certPath: string | undefined): string {
   const lines = [`store:        ${store}`, `phase:        ${plan.phase}`, `next step:    ${plan.description}`];
   if (newIssuer !== undefined) lines.push(`new issuer:   ${quoted(newIssuer)} from ${certPath ?? '?'}${newIssuer.isRoot ? '' : `, chaining to root "${subjectLine(newIssuer.root.subject)}"`}`);
-  lines.push(`${plan.allowed ? 'allowed:' : 'not yet:'}      ${plan.reason}`);
+  lines.push(`${plan.allowed ? 'allowed:' : plan.step === 'retire' ? 'not yet:' : 'refused:'}      ${plan.reason}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -138,7 +139,7 @@ export function run(args: readonly string[], io: Io): Promise<number> {
       io.out(renderPlan(store.description, plan, newIssuer, certPath));
       return plan.allowed ? 0 : 1;
     }
-    if (!plan.allowed) throw new CaCommandFailure(`cannot ${plan.step} yet: ${plan.reason}`);
+    if (!plan.allowed) throw new CaCommandFailure(refusal(plan));
     const next = applyRotation(material, now, options);
     await store.update(encodeMaterial(next), opened.stored);
     io.out(renderDone(plan.step, material, next));

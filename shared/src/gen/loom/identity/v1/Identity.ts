@@ -25,7 +25,10 @@ export interface IdentityClient extends grpc.Client {
    * its key type is not accepted; `token` is empty.
    * - UNAUTHENTICATED: the token is rejected by the TokenReview (expired, wrong audience, unknown).
    * - PERMISSION_DENIED: the CSR asks for an identity other than the token's.
-   * - UNAVAILABLE: the CA or the TokenReview API is not reachable now; retry with backoff.
+   * - RESOURCE_EXHAUSTED: rate limited (per caller address, per token, per identity), or the request
+   * is larger than 64 KiB; the `grpc-retry-pushback-ms` trailer says when to retry.
+   * - UNAVAILABLE: the CA or the TokenReview API is not reachable now, or the controller's TokenReview
+   * budget is spent; retry with backoff (honouring `grpc-retry-pushback-ms` when present).
    * 
    * Renewal: the proxy calls Certify again with a new key and CSR at `renew_after` (about 2/3 of the
    * leaf's life, with jitter applied by the proxy), retries failures with backoff, and reports a
@@ -49,7 +52,10 @@ export interface IdentityClient extends grpc.Client {
    * its key type is not accepted; `token` is empty.
    * - UNAUTHENTICATED: the token is rejected by the TokenReview (expired, wrong audience, unknown).
    * - PERMISSION_DENIED: the CSR asks for an identity other than the token's.
-   * - UNAVAILABLE: the CA or the TokenReview API is not reachable now; retry with backoff.
+   * - RESOURCE_EXHAUSTED: rate limited (per caller address, per token, per identity), or the request
+   * is larger than 64 KiB; the `grpc-retry-pushback-ms` trailer says when to retry.
+   * - UNAVAILABLE: the CA or the TokenReview API is not reachable now, or the controller's TokenReview
+   * budget is spent; retry with backoff (honouring `grpc-retry-pushback-ms` when present).
    * 
    * Renewal: the proxy calls Certify again with a new key and CSR at `renew_after` (about 2/3 of the
    * leaf's life, with jitter applied by the proxy), retries failures with backoff, and reports a
@@ -82,7 +88,10 @@ export interface IdentityHandlers extends grpc.UntypedServiceImplementation {
    * its key type is not accepted; `token` is empty.
    * - UNAUTHENTICATED: the token is rejected by the TokenReview (expired, wrong audience, unknown).
    * - PERMISSION_DENIED: the CSR asks for an identity other than the token's.
-   * - UNAVAILABLE: the CA or the TokenReview API is not reachable now; retry with backoff.
+   * - RESOURCE_EXHAUSTED: rate limited (per caller address, per token, per identity), or the request
+   * is larger than 64 KiB; the `grpc-retry-pushback-ms` trailer says when to retry.
+   * - UNAVAILABLE: the CA or the TokenReview API is not reachable now, or the controller's TokenReview
+   * budget is spent; retry with backoff (honouring `grpc-retry-pushback-ms` when present).
    * 
    * Renewal: the proxy calls Certify again with a new key and CSR at `renew_after` (about 2/3 of the
    * leaf's life, with jitter applied by the proxy), retries failures with backoff, and reports a
