@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { generateKeySync, parseSpiffeId } from '@loom/shared/identity';
 import { CertificateAuthority } from '../src/authority.js';
 import { createRoot, DAY_MS } from '../src/issuer.js';
@@ -52,7 +52,9 @@ t.test('encodeMaterial writes the files of a fresh root; decodeMaterial reads th
   const { files, material } = rootFiles();
   t.same(Object.keys(files).sort(), [CA_FILE.bundle, CA_FILE.issuerCert, CA_FILE.issuerKey].sort());
   t.equal(files[CA_FILE.issuerCert], material.issuer.pem);
-  t.match(files[CA_FILE.issuerKey], /^-----BEGIN PRIVATE KEY-----\n/);
+  const key = createPrivateKey(files[CA_FILE.issuerKey] ?? '');
+  t.equal(key.asymmetricKeyType, 'ec', "the key file holds the issuer's private key (PKCS#8 PEM)");
+  t.ok(createPublicKey(key).export({ type: 'spki', format: 'der' }).equals(material.issuer.certificate.publicKey.export({ type: 'spki', format: 'der' })));
   t.equal(files[CA_FILE.bundle], material.issuer.pem, 'the bundle is the root');
   const decoded = decodeMaterial(files, NOW);
   t.equal(decoded.issuer.certificate.fingerprint256, material.issuer.certificate.fingerprint256);

@@ -167,7 +167,8 @@ t.test('parseTrustBundle: flattens entries, drops duplicates, refuses empty inpu
     'in the order given',
   );
   t.throws(() => parseTrustBundle([]), { name: 'CredentialsError', message: 'trust bundle is empty' });
-  t.throws(() => parseTrustBundle(['-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n']), {
+  const keyPem = generateKeySync().privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(); // minted now
+  t.throws(() => parseTrustBundle([keyPem]), {
     message: 'trust bundle entry 1 must hold PEM certificates only, found "PRIVATE KEY"',
   });
   t.end();
