@@ -3,7 +3,7 @@
  * verification to OpenSSL through node:tls.) Native: node:crypto X509Certificate.
  */
 import { X509Certificate } from 'node:crypto';
-import { parseSpiffeId, readGeneralNames, type WorkloadIdentity } from '@loom/shared/identity';
+import { linkChain, parseSpiffeId, readGeneralNames, type WorkloadIdentity } from '@loom/shared/identity';
 import { extensionValue } from './x509/certificate.js';
 import { OID } from './x509/oids.js';
 
@@ -45,15 +45,10 @@ export function verifyChain(chain: readonly (string | X509Certificate)[], bundle
   };
   check(leaf, 'leaf');
   if (leaf.ca) throw new ChainError('leaf is a CA certificate');
-  let current = leaf;
-  for (const [index, parent] of certs.slice(1).entries()) {
-    const role = `chain certificate ${index + 2}`;
-    if (!parent.ca) throw new ChainError(`${role} is not a CA`);
-    if (!(current.checkIssued(parent) && current.verify(parent.publicKey))) throw new ChainError(`${role} did not sign the certificate before it`);
-    check(parent, role);
-    current = parent;
-  }
-  const root = roots.find((candidate) => current.checkIssued(candidate) && current.verify(candidate.publicKey));
+  const linked = linkChain(certs, roots);
+  if ('problem' in linked) throw new ChainError(linked.problem.replace(/^the /, ''));
+  for (const [index, parent] of certs.slice(1).entries()) check(parent, `chain certificate ${index + 2}`);
+  const root = linked.anchors.find((anchor) => Date.parse(anchor.validTo) > now) ?? linked.anchors[0];
   if (root === undefined) throw new ChainError('chain does not end at a root of the trust bundle');
   check(root, 'root');
   const uris = uriSans(leaf);

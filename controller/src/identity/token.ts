@@ -4,6 +4,7 @@
  * against the API server in production, `loom dev`'s own API server locally).
  */
 import { createHash } from 'node:crypto';
+import { isDns1123Label, isDns1123Subdomain } from '@loom/shared/k8s';
 
 /** The ServiceAccount a token proves. */
 export interface ServiceAccountRef {
@@ -40,9 +41,6 @@ export interface TokenValidator {
 export const tokenHash = (token: string): string => createHash('sha256').update(token).digest('hex');
 
 const SA_PREFIX = 'system:serviceaccount:';
-/** RFC 1123 label (ServiceAccount namespaces) / subdomain (ServiceAccount names). */
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** `system:serviceaccount:<ns>:<sa>` → {namespace, serviceAccount}; null for any other user name. */
 export function parseServiceAccountUsername(username: string): ServiceAccountRef | null {
@@ -50,7 +48,8 @@ export function parseServiceAccountUsername(username: string): ServiceAccountRef
   const parts = username.slice(SA_PREFIX.length).split(':');
   const [namespace, serviceAccount] = parts;
   if (parts.length !== 2 || namespace === undefined || serviceAccount === undefined) return null;
-  if (namespace.length > 63 || !DNS_LABEL.test(namespace) || serviceAccount.length > 253 || !DNS_SUBDOMAIN.test(serviceAccount)) return null;
+  // Namespaces are RFC 1123 labels, ServiceAccount names RFC 1123 subdomains.
+  if (!isDns1123Label(namespace) || !isDns1123Subdomain(serviceAccount)) return null;
   return { namespace, serviceAccount };
 }
 

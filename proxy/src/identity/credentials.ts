@@ -4,7 +4,7 @@
  * here does I/O or reads the time.
  */
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { pemDecodeAll, pemEncode } from '@loom/shared/identity';
+import { linkChain, pemDecodeAll, pemEncode } from '@loom/shared/identity';
 
 /** What the proxy holds and serves: everything a TLS context needs, plus facts for readiness and metrics. */
 export interface WorkloadCredentials {
@@ -93,23 +93,6 @@ function describe(certificate: X509Certificate): string {
 
 /** The SAN string a workload leaf must carry, exactly (X509Certificate.subjectAltName format). */
 const sanOf = (spiffeId: string): string => `URI:${spiffeId}`;
-
-/**
- * Links `chain` (leaf first) up, each certificate signed by the next, to the roots of `roots`: the roots that
- * signed its last certificate, or the reason it does not link up.
- */
-function linkChain(chain: readonly X509Certificate[], roots: readonly X509Certificate[]): { readonly anchors: readonly X509Certificate[] } | { readonly problem: string } {
-  const [leaf] = chain;
-  if (leaf === undefined) return { problem: 'the chain is empty' };
-  let current = leaf;
-  for (const [index, parent] of chain.slice(1).entries()) {
-    if (!parent.ca) return { problem: `chain certificate ${index + 2} is not a CA` };
-    if (!(current.checkIssued(parent) && current.verify(parent.publicKey))) return { problem: `chain certificate ${index + 2} did not sign the certificate before it` };
-    current = parent;
-  }
-  const anchors = roots.filter((root) => current.checkIssued(root) && current.verify(root.publicKey));
-  return anchors.length === 0 ? { problem: 'the chain does not end at a root of the trust bundle' } : { anchors };
-}
 
 /**
  * Whether `chain` (leaf first) links up, each certificate signed by the next, to a root of `roots`. Returns

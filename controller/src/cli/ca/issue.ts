@@ -4,6 +4,7 @@
  * directory store with no CA yet, it creates the root first (as the controller would at first start).
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { isDns1123Label, isDns1123Subdomain } from '@loom/shared/k8s';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { CertificateAuthority, MIN_LEAF_LIFETIME_MS, openCa } from '@loom/ca';
@@ -35,10 +36,6 @@ const FLAGS = { ...STORE_FLAGS, identity: { type: 'string' }, lifetime: { type: 
 
 const DEFAULT_LIFETIME = '24h';
 
-/** Kubernetes names: a namespace is a DNS label (RFC 1123), a service account a DNS subdomain. */
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const isDnsLabel = (name: string): boolean => name.length <= 63 && DNS_LABEL.test(name);
-const isDnsSubdomain = (name: string): boolean => name.length <= 253 && name.split('.').every(isDnsLabel);
 
 /** Why a file system call failed, in words (the code alone, ENOENT, says little about which part). */
 function fsReason(error: unknown, target: string): string {
@@ -96,10 +93,10 @@ export function run(args: readonly string[], io: Io): Promise<number> {
       throw new UsageError(`--identity is in trust domain "${identity.trustDomain}" but --trust-domain is "${given}"`);
     }
     if (!isTrustDomain(identity.trustDomain)) throw new UsageError(`--identity has an invalid trust domain ${JSON.stringify(identity.trustDomain)}`);
-    if (!isDnsLabel(identity.namespace)) {
+    if (!isDns1123Label(identity.namespace)) {
       throw new UsageError(`--identity: namespace ${JSON.stringify(identity.namespace)} is not a Kubernetes namespace name (lowercase letters, digits and '-', at most 63)`);
     }
-    if (!isDnsSubdomain(identity.serviceAccount)) {
+    if (!isDns1123Subdomain(identity.serviceAccount)) {
       throw new UsageError(`--identity: service account ${JSON.stringify(identity.serviceAccount)} is not a Kubernetes name (lowercase letters, digits, '-' and '.', at most 253)`);
     }
     const trustDomain = identity.trustDomain;
