@@ -64,6 +64,11 @@ bench-compile: build
 bench-ca: build
 	@node --expose-gc bench/dist/src/ca/main.js
 
+## Proxy data path in two network namespaces (needs root): direct vs an HAProxy pair (HTTP/1.1 and HTTP/2 between the
+## proxies) vs the Loom pair; the harness pins the proxies and the load generators itself (bench/README.md).
+bench-proxy: build
+	@node bench/dist/src/proxy/main.js
+
 demo:
 	@echo "make demo will run 'loom dev' (the local cluster, DESIGN.md section 7) with the apps in examples/."
 	@echo "It arrives with the local-cluster issue; nothing to run yet."

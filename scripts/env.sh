@@ -15,6 +15,12 @@ _loom_prepend "$_loom_root/.tools/pnpm/node_modules/.bin"
 if [ -x "$_loom_root/.tools/node/bin/node" ]; then
   _loom_prepend "$_loom_root/.tools/node/bin"
   export npm_config_nodedir="$_loom_root/.tools/node"
+elif command -v node >/dev/null 2>&1; then
+  # A system node new enough: build native addons against its own headers when it ships them
+  # (node-gyp would otherwise try to download them).
+  _loom_prefix="$(cd "$(dirname "$(command -v node)")/.." && pwd -P)"
+  if [ -f "$_loom_prefix/include/node/node_api.h" ]; then export npm_config_nodedir="$_loom_prefix"; fi
+  unset _loom_prefix
 fi
 export PATH
 # The Makefile runs every recipe line with BASH_ENV pointing here; do not leak that to child processes.

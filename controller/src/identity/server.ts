@@ -11,7 +11,7 @@
  * which refuses them where they are counted and logged.
  */
 import { createSecureContext } from 'node:tls';
-import { experimental, Server, type ServerCredentials } from '@grpc/grpc-js';
+import { experimental, Server, type ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { IdentityHandlers } from '@loom/shared/proto';
 import { loadIdentityService } from '@loom/shared/proto';
 import { DEFAULT_MAX_REQUEST_BYTES } from './service.js';
@@ -35,6 +35,11 @@ export interface IdentityServerOptions {
   readonly rootCerts?: string | Buffer;
   /** Largest message grpc-js accepts (hard limit); default {@link DEFAULT_MAX_MESSAGE_BYTES}. */
   readonly maxMessageBytes?: number;
+  /**
+   * More services on the same server and port (the controller serves `loom.policy.v1.Policy` next to identity on
+   * 15010; tests and benchmarks add a policy server here).
+   */
+  readonly additionalServices?: readonly { readonly definition: ServiceDefinition; readonly handlers: UntypedServiceImplementation }[];
 }
 
 export interface IdentityServer {
@@ -117,6 +122,7 @@ export async function startIdentityServer(options: IdentityServerOptions): Promi
 
   const server = new Server({ 'grpc.max_receive_message_length': maxMessageBytes });
   server.addService(loadIdentityService().service, options.handlers);
+  for (const extra of options.additionalServices ?? []) server.addService(extra.definition, extra.handlers);
   const address = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(address, credentials, (error, bound) => (error === null ? resolve(bound) : reject(new Error(`cannot listen on ${address}: ${error.message}`))));

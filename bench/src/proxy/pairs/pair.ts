@@ -1,0 +1,75 @@
+/**
+ * What the benchmark compares: a "pair" carries the load generator's traffic from the client namespace to the
+ * upstreams in the server namespace. `direct` has nothing in between (baseline a), `haproxy-h1`/`haproxy-h2`
+ * two HAProxies with an mTLS hop (baseline b), `loom` two Loom proxies. Each pair is started before its block of
+ * scenarios in a round and stopped after it, so pairs never run at the same time (and a pair that installs
+ * iptables rules removes them before the next one runs).
+ */
+import type { TestCa, TestLeaf } from '@loom/ca/testing';
+import type { Address } from '../agent.js';
+import type { Side } from '../netns.js';
+import type { CpuRole, Proc } from '../procs.js';
+import type { TlsTarget } from '../tls.js';
+
+/** The upstreams' kinds of traffic; each has its own port on the server side. */
+export type Service = 'http' | 'grpc' | 'tcp';
+
+/** Everything a pair may use. Upstreams are already running when `start` is called. */
+export interface Topology {
+  readonly client: Side;
+  readonly server: Side;
+  /** Upstream ports in the server namespace (listening on every address, 127.0.0.1 included). */
+  readonly upstreamPorts: Readonly<Record<Service, number>>;
+  /** A private directory (0700) for configs and keys; removed at the end of the run. */
+  readonly dir: string;
+  /** The run's CA (ECDSA P-256, trust domain `bench.local`) and the two sides' mesh identities. */
+  readonly ca: TestCa;
+  readonly identities: { readonly client: TestLeaf; readonly server: TestLeaf };
+  /** Starts a long-running process in a namespace, pinned to the core of `cpu`; stopped at the end of the run at the latest. */
+  start(side: Side, argv: readonly string[], options: { readonly name: string; readonly cpu: CpuRole; readonly env?: NodeJS.ProcessEnv }): Proc;
+  /** Runs a short command in a namespace (iptables, ...), resolving with its stdout. */
+  run(side: Side, argv: readonly string[]): Promise<string>;
+  /** Resolves once something accepts TCP connections on `host:port` as seen from `side`. */
+  waitForPort(side: Side, host: string, port: number, timeoutMs?: number): Promise<void>;
+}
+
+export interface PairHandle {
+  /**
+   * Where the load generator connects for each service: `transparent` when it connects to the upstream's own
+   * address (the pair intercepts, or there is no pair), else an address in the client namespace.
+   */
+  readonly entries: 'transparent' | Readonly<Record<Service, Address>>;
+  /** The server side's mTLS port for the handshake scenario; null when there is none (direct). */
+  readonly serverTls: TlsTarget | null;
+  /** The two proxies (CPU and memory are read from /proc); null for direct. */
+  readonly processes: { readonly client: Proc; readonly server: Proc } | null;
+  /** Stops both proxies and undoes anything the pair changed in the namespaces. */
+  stop(): Promise<void>;
+}
+
+export type ScenarioName =
+  | 'http1-saturation'
+  | 'http1-1000rps'
+  | 'http1-rtt'
+  | 'grpc-unary'
+  | 'grpc-stream'
+  | 'tcp-bulk'
+  | 'mtls-handshakes'
+  | 'overload-2x'
+  | 'memory';
+
+export interface PairUnderTest {
+  readonly name: string;
+  /** Scenarios this pair does not run, each with the reason printed in the report. */
+  readonly skips: ReadonlyMap<ScenarioName, string>;
+  /** Why this pair cannot run here (missing program, not wired yet), or null. */
+  unavailable(): Promise<string | null>;
+  /** Starts the pair and returns once both sides accept connections. */
+  start(topology: Topology): Promise<PairHandle>;
+}
+
+/** The address to dial for `service` through `handle`. */
+export function entryFor(handle: PairHandle, topology: Topology, service: Service): Address {
+  if (handle.entries === 'transparent') return { host: topology.server.address, port: topology.upstreamPorts[service] };
+  return handle.entries[service];
+}

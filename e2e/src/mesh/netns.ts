@@ -1,0 +1,130 @@
+/**
+ * Pods as network namespaces for end-to-end tests and benchmarks: a bridge in the host namespace (so the test
+ * process reaches pod addresses and hosts the control plane on the bridge's address), one namespace per pod with a
+ * veth leg on the bridge and its own address. Pods get a default route through an address nobody owns: traffic
+ * that iptables fails to redirect is dropped on the link instead of leaving the machine. Everything created is
+ * named from one prefix and removed by `destroy()` (also after a failed setup).
+ */
+import { readFile } from 'node:fs/promises';
+import { run, tryRun } from './exec.js';
+
+export interface PodNet {
+  readonly name: string;
+  /** Namespace name (`ip netns exec <ns> ...`). */
+  readonly ns: string;
+  readonly ip: string;
+}
+
+let counter = 0;
+
+/** Why network namespaces cannot be used here, or null when they can. */
+export async function netnsUnavailable(): Promise<string | null> {
+  if (process.platform !== 'linux') return 'network namespaces need Linux';
+  if (process.getuid?.() !== 0) return 'network namespaces need root';
+  try {
+    await run(['ip', 'netns', 'list']);
+  } catch (err) {
+    return `\`ip netns\` is unavailable: ${(err as Error).message}`;
+  }
+  return null;
+}
+
+/** A /24 from 10.201.0.0/16 that no route of the host already covers. */
+async function freeSubnet(): Promise<string> {
+  const routes = (await run(['ip', '-4', 'route', 'show'])).stdout;
+  const start = (process.pid * 7 + counter * 13) % 250;
+  for (let i = 0; i < 250; i++) {
+    const third = ((start + i) % 250) + 1;
+    const prefix = `10.201.${third}`;
+    if (!routes.includes(`${prefix}.`)) return prefix;
+  }
+  throw new Error('no free 10.201.x.0/24 subnet for the test bridge');
+}
+
+export class Topology {
+  /** Short (interface names are at most 15 characters), unique per process and topology. */
+  readonly prefix: string;
+  readonly pods = new Map<string, PodNet>();
+  #subnet = '';
+  #bridge = '';
+  #created = false;
+  #podIndex = 0;
+
+  constructor(tag = 'lm') {
+    counter += 1;
+    this.prefix = `${tag}${(process.pid % 100_000).toString(36)}${counter.toString(36)}`;
+  }
+
+  /** The bridge's address in the host namespace (reachable from every pod). */
+  get hostIp(): string {
+    return `${this.#subnet}.254`;
+  }
+
+  async create(): Promise<void> {
+    this.#subnet = await freeSubnet();
+    this.#bridge = `${this.prefix}br`;
+    this.#created = true;
+    await run(['ip', 'link', 'add', this.#bridge, 'type', 'bridge']);
+    await run(['ip', 'addr', 'add', `${this.hostIp}/24`, 'dev', this.#bridge]);
+    await run(['ip', 'link', 'set', this.#bridge, 'up']);
+  }
+
+  /** A namespace with `lo` up and `eth0` on the bridge. */
+  async addPod(name: string): Promise<PodNet> {
+    if (!this.#created) throw new Error('create() the topology first');
+    this.#podIndex += 1;
+    const i = this.#podIndex;
+    const ns = `${this.prefix}-${name}`;
+    const hostLeg = `${this.prefix}v${i}`;
+    const ip = `${this.#subnet}.${10 + i}`;
+    const pod: PodNet = { name, ns, ip };
+    this.pods.set(name, pod);
+    await run(['ip', 'netns', 'add', ns]);
+    await run(['ip', 'link', 'add', hostLeg, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    await run(['ip', 'link', 'set', hostLeg, 'master', this.#bridge]);
+    await run(['ip', 'link', 'set', hostLeg, 'up']);
+    await this.exec(pod, ['ip', 'link', 'set', 'lo', 'up']);
+    await this.exec(pod, ['ip', 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
+    await this.exec(pod, ['ip', 'link', 'set', 'eth0', 'up']);
+    // A gateway nobody owns: cluster IPs route somewhere (so connect() reaches iptables) but never leave.
+    await this.exec(pod, ['ip', 'route', 'add', 'default', 'via', `${this.#subnet}.253`, 'dev', 'eth0', 'onlink']);
+    return pod;
+  }
+
+  /** `ip netns exec <ns> ...command`. */
+  command(pod: PodNet, command: readonly string[]): string[] {
+    return ['ip', 'netns', 'exec', pod.ns, ...command];
+  }
+
+  exec(pod: PodNet, command: readonly string[], options: { input?: string; timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string }> {
+    return run(this.command(pod, command), options);
+  }
+
+  /** Removes every namespace and link this topology made. Idempotent; never throws. */
+  async destroy(): Promise<void> {
+    for (const pod of this.pods.values()) await tryRun(['ip', 'netns', 'delete', pod.ns]);
+    this.pods.clear();
+    if (this.#bridge !== '') await tryRun(['ip', 'link', 'delete', this.#bridge]);
+    this.#created = false;
+  }
+}
+
+/** The processes whose network namespace is `ns` (to check nothing is left behind). */
+export async function pidsIn(ns: string): Promise<number[]> {
+  try {
+    const out = (await run(['ip', 'netns', 'pids', ns])).stdout;
+    return out.split('\n').filter((l) => l.trim() !== '').map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Reads a file if it exists (log excerpts for failure messages). */
+export async function tail(path: string, lines = 40): Promise<string> {
+  try {
+    const text = await readFile(path, 'utf8');
+    return text.split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}

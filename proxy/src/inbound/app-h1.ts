@@ -1,0 +1,256 @@
+/**
+ * HTTP/1.1 to the application through one undici Pool per application port (keep-alive connections, one request
+ * at a time on each: no pipelining), with `dispatch` and a handler object per request that streams the response
+ * back to the client, HTTP/2 stream or HTTP/1 response, with backpressure both ways.
+ *
+ * Pool settings: no header or body timeout (the application decides how long a request takes; a stuck one
+ * ends when the client goes away or the connection idles out), connect timeout from the config, undici's
+ * default keep-alive handling (it honours the application's `Keep-Alive: timeout`).
+ */
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerHttp2Stream } from 'node:http2';
+import type { Readable } from 'node:stream';
+import type { Logger } from '@loom/shared/runtime';
+import { Pool, type Dispatcher } from 'undici';
+import { h2RequestToH1 } from '../http/headers.js';
+import { respondH1, respondH2 } from '../http/respond.js';
+import { h1RequestToH1, h1ResponseToH1, h1ResponseToH2Headers } from './app-headers.js';
+import type { InboundConnection } from './connection.js';
+import { upstreamFailure } from './errors.js';
+import { forwardPath } from './request.js';
+import { RequestBody } from './request-body.js';
+
+export interface AppH1Options {
+  readonly address: string;
+  readonly connectTimeoutMs: number;
+}
+
+/** One undici Pool per application port. */
+export class AppH1Pools {
+  readonly #options: AppH1Options;
+  readonly #pools = new Map<number, Pool>();
+  readonly #host: string;
+
+  constructor(options: AppH1Options) {
+    this.#options = options;
+    this.#host = options.address.includes(':') ? `[${options.address}]` : options.address;
+  }
+
+  pool(port: number): Pool {
+    let pool = this.#pools.get(port);
+    if (pool === undefined) {
+      pool = new Pool(`http://${this.#host}:${port}`, {
+        pipelining: 1,
+        connect: { timeout: this.#options.connectTimeoutMs },
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+      this.#pools.set(port, pool);
+    }
+    return pool;
+  }
+
+  /** Lets in-flight requests finish, then closes the connections. */
+  async close(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((pool) => pool.close()));
+  }
+
+  async destroy(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((pool) => pool.destroy()));
+  }
+}
+
+type Controller = Dispatcher.DispatchController;
+
+/** Responses to HEAD and 204/304 carry no content. */
+function bodiless(method: string, status: number): boolean {
+  return method === 'HEAD' || status === 204 || status === 304;
+}
+
+const kHandler = Symbol('loom.handler');
+
+interface WithHandler {
+  [kHandler]?: { resume(): void; abort(): void };
+}
+
+function onDrain(this: WithHandler): void {
+  this[kHandler]?.resume();
+}
+
+/** An application's HTTP/1.1 response streamed onto the client's HTTP/2 stream. */
+class ToH2Stream implements Dispatcher.DispatchHandler {
+  readonly #conn: InboundConnection;
+  readonly #down: ServerHttp2Stream;
+  readonly #method: string;
+  readonly #log: Logger;
+  #controller: Controller | null = null;
+  #trailers: IncomingHttpHeaders | null = null;
+
+  constructor(conn: InboundConnection, down: ServerHttp2Stream, method: string, log: Logger) {
+    this.#conn = conn;
+    this.#down = down;
+    this.#method = method;
+    this.#log = log;
+    (down as WithHandler)[kHandler] = this;
+    down.on('drain', onDrain);
+  }
+
+  resume(): void {
+    this.#controller?.resume();
+  }
+
+  /** The client went away: stop the request to the application. */
+  abort(): void {
+    const controller = this.#controller;
+    if (controller !== null && !controller.aborted) controller.abort(new Error('the client closed the stream'));
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.#controller = controller;
+    if (this.#down.closed || this.#down.destroyed) controller.abort(new Error('the client closed the stream'));
+  }
+
+  onResponseStart(controller: Controller, status: number, headers: IncomingHttpHeaders): void {
+    if (status < 200) return; // 1xx: the final response follows
+    const down = this.#down;
+    if (down.closed || down.destroyed) return controller.abort(new Error('the client closed the stream'));
+    const endStream = bodiless(this.#method, status);
+    // HTTP/1.1 trailers come only with chunked responses that announce them (`Trailer`).
+    const waitForTrailers = !endStream && headers.trailer !== undefined;
+    down.respond(h1ResponseToH2Headers(status, headers), { endStream, waitForTrailers });
+    if (waitForTrailers) down.once('wantTrailers', () => this.#sendTrailers());
+  }
+
+  #sendTrailers(): void {
+    try {
+      this.#down.sendTrailers(this.#trailers ?? {});
+    } catch (err) {
+      this.#down.destroy(err as Error);
+    }
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    if (this.#down.destroyed || this.#down.writableEnded) return;
+    if (!this.#down.write(chunk)) controller.pause();
+  }
+
+  onResponseEnd(_controller: Controller, trailers: IncomingHttpHeaders): void {
+    this.#trailers = trailers;
+    if (!this.#down.destroyed && !this.#down.writableEnded) this.#down.end();
+  }
+
+  onResponseError(_controller: Controller, err: Error): void {
+    const down = this.#down;
+    if (down.closed || down.destroyed) return;
+    failed(this.#log, this.#conn, err);
+    if (!down.headersSent) respondH2(down, 'inbound', upstreamFailure(err, this.#conn.port));
+    else down.destroy(err); // a reset: `close(code)` would end the stream cleanly, a truncated response looking whole
+  }
+}
+
+/** An application's HTTP/1.1 response streamed onto the client's HTTP/1 response. */
+class ToH1Response implements Dispatcher.DispatchHandler {
+  readonly #conn: InboundConnection;
+  readonly #res: ServerResponse;
+  readonly #method: string;
+  readonly #log: Logger;
+  #controller: Controller | null = null;
+
+  constructor(conn: InboundConnection, res: ServerResponse, method: string, log: Logger) {
+    this.#conn = conn;
+    this.#res = res;
+    this.#method = method;
+    this.#log = log;
+    (res as WithHandler)[kHandler] = this;
+    res.on('drain', onDrain);
+  }
+
+  resume(): void {
+    this.#controller?.resume();
+  }
+
+  abort(): void {
+    const controller = this.#controller;
+    if (controller !== null && !controller.aborted) controller.abort(new Error('the client closed the connection'));
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.#controller = controller;
+    if (this.#res.destroyed) controller.abort(new Error('the client closed the connection'));
+  }
+
+  onResponseStart(controller: Controller, status: number, headers: IncomingHttpHeaders, statusText?: string): void {
+    if (status < 200) return;
+    const res = this.#res;
+    if (res.destroyed) return controller.abort(new Error('the client closed the connection'));
+    if (this.#conn.draining) res.shouldKeepAlive = false;
+    res.writeHead(status, statusText ?? '', h1ResponseToH1(headers));
+    if (bodiless(this.#method, status)) res.end();
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    if (this.#res.destroyed || this.#res.writableEnded) return;
+    if (!this.#res.write(chunk)) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    if (!this.#res.destroyed && !this.#res.writableEnded) this.#res.end();
+  }
+
+  onResponseError(_controller: Controller, err: Error): void {
+    const res = this.#res;
+    if (res.destroyed) return;
+    failed(this.#log, this.#conn, err);
+    if (!res.headersSent) respondH1(res, 'inbound', upstreamFailure(err, this.#conn.port));
+    else res.destroy(err);
+  }
+}
+
+function failed(log: Logger, conn: InboundConnection, err: Error): void {
+  log.debug({ event: 'app.request_failed', peer: conn.peer, port: conn.port, err }, 'the application did not complete a request');
+}
+
+/** Stops the application request behind a client stream/response that went away (no-op when none). */
+export function abortUpstream(down: ServerHttp2Stream | ServerResponse): void {
+  (down as WithHandler)[kHandler]?.abort();
+}
+
+/** Forwards an HTTP/2 request on `conn` that carries an HTTP/1.x client's request (`loom-orig-proto`) to the application as HTTP/1.1. */
+export function forwardH2ToH1(conn: InboundConnection, down: ServerHttp2Stream, headers: IncomingHttpHeaders, pool: Pool, log: Logger): void {
+  const method = (headers[':method'] as string | undefined) ?? 'GET';
+  const body: Readable | null = down.endAfterHeaders || down.readableEnded ? null : new RequestBody(down);
+  const handler = new ToH2Stream(conn, down, method, log);
+  try {
+    pool.dispatch({ method, path: forwardPath((headers[':path'] as string | undefined) ?? '/'), headers: h2RequestToH1(headers), body }, handler);
+  } catch (err) {
+    handler.onResponseError(null as unknown as Controller, err as Error);
+  }
+}
+
+/**
+ * A request without framing headers (or with `Content-Length: 0`) has no body (RFC 9112 §6.3): it is sent
+ * without one rather than as an empty chunked body. Scans the raw list: `req.headers` is built lazily.
+ */
+function hasBody(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return true;
+    if (name.length === 14 && name.toLowerCase() === 'content-length' && (raw[i + 1] as string).trim() !== '0') return true;
+  }
+  return false;
+}
+
+/** Forwards an HTTP/1 request on `conn` to the application. */
+export function forwardH1(conn: InboundConnection, req: IncomingMessage, res: ServerResponse, pool: Pool, log: Logger): void {
+  const method = req.method ?? 'GET';
+  const handler = new ToH1Response(conn, res, method, log);
+  try {
+    pool.dispatch({ method, path: forwardPath(req.url ?? '/'), headers: h1RequestToH1(req.rawHeaders), body: hasBody(req.rawHeaders) ? new RequestBody(req) : null }, handler);
+  } catch (err) {
+    handler.onResponseError(null as unknown as Controller, err as Error);
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * HTTP/1 connections: `loom.http1` from client proxies (mTLS) and plaintext HTTP/1 from unmeshed clients. One
+ * node:http server (never listening) parses them with the proxy's limits: request heads larger than
+ * `maxHeaderBytes` get 431, heads not complete within `headersTimeoutMs` get 408 (slowloris), unparseable or
+ * ambiguous requests (Content-Length with Transfer-Encoding, bad chunking) get 400; each such response goes to
+ * its own connection only, which is then closed. Requests are shed at the limit, authorized, and forwarded
+ * through the undici pools; Upgrade and CONNECT become tunnels.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from '@loom/shared/runtime';
+import { isFailure } from '../http/classify.js';
+import { respondH1 } from '../http/respond.js';
+import type { ProxyMetrics } from '../metrics/families.js';
+import { handOff } from '../transport/detect.js';
+import { abortUpstream, forwardH1, type AppH1Pools } from './app-h1.js';
+import type { InboundAuthz } from './authorize.js';
+import type { InboundConnection } from './connection.js';
+import { clientErrorResponse, rawResponse } from './errors.js';
+import { Exchange } from './exchange.js';
+import type { RequestLimit } from './limit.js';
+import { h1RequestView } from './request.js';
+
+export interface H1InboundOptions {
+  readonly maxHeaderBytes: number;
+  readonly headersTimeoutMs: number;
+  /** Keep-alive connections without a request for this long are closed. */
+  readonly idleTimeoutMs: number;
+  readonly authz: InboundAuthz;
+  readonly limit: RequestLimit;
+  readonly pools: AppH1Pools;
+  readonly metrics: ProxyMetrics;
+  readonly log: Logger;
+  /** SIGTERM arrived: responses carry `Connection: close`. */
+  readonly draining: () => boolean;
+  /** An Upgrade or CONNECT request (the tunnel takes over the socket). */
+  readonly tunnel: (conn: InboundConnection, req: IncomingMessage, socket: Socket, head: Buffer) => void;
+}
+
+const kExchange = Symbol('loom.exchange');
+
+interface TrackedResponse extends ServerResponse {
+  [kExchange]?: Exchange;
+}
+
+/** The response ended or the connection went away: stop the application's side if unfinished, record it. */
+function onResponseClose(this: TrackedResponse): void {
+  const complete = this.writableFinished;
+  if (!complete) abortUpstream(this);
+  const status = this.headersSent ? this.statusCode : 0;
+  this[kExchange]?.finish(status, !complete || isFailure(status, undefined));
+}
+
+export class H1Inbound {
+  readonly #options: H1InboundOptions;
+  readonly #server: Server;
+  readonly #connections = new Map<Socket, InboundConnection>();
+
+  constructor(options: H1InboundOptions) {
+    this.#options = options;
+    this.#server = createServer({
+      maxHeaderSize: options.maxHeaderBytes,
+      headersTimeout: options.headersTimeoutMs,
+      requestTimeout: 0,
+      keepAliveTimeout: options.idleTimeoutMs,
+      // How often node checks heads in progress against headersTimeout; a fraction of it so 408 comes on time.
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(options.headersTimeoutMs / 4))),
+    });
+    this.#server.on('request', this.#onRequest);
+    this.#server.on('upgrade', this.#onTunnel);
+    this.#server.on('connect', this.#onTunnel);
+    this.#server.on('clientError', this.#onClientError);
+    // Node tracks connections for headersTimeout (and closeIdleConnections) only once its server is
+    // 'listening'; this one never listens (connections are handed to it), so start the tracking by hand.
+    this.#server.emit('listening');
+  }
+
+  /** Open connections. */
+  get size(): number {
+    return this.#connections.size;
+  }
+
+  /** Serves `socket` (plaintext with the first bytes buffered, or a `loom.http1` TLS socket) as HTTP/1. */
+  serve(conn: InboundConnection, socket: Socket): void {
+    this.#connections.set(socket, conn);
+    socket.once('close', () => this.#connections.delete(socket));
+    handOff(this.#server, socket, 'http1');
+  }
+
+  /** Closes idle connections now; busy ones close after their current response (`Connection: close`). */
+  drain(): void {
+    for (const [socket, conn] of this.#connections) {
+      conn.draining = true;
+      if (conn.inFlight === 0) socket.destroy();
+      else conn.whenIdle = () => socket.destroySoon();
+    }
+  }
+
+  /** Stops the server's timers. */
+  close(): void {
+    this.#server.close(ignore);
+  }
+
+  readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const conn = this.#connections.get(req.socket);
+    if (conn === undefined) {
+      res.destroy();
+      return;
+    }
+    const { authz, limit, pools, metrics, log } = this.#options;
+    const exchange = new Exchange(conn, limit);
+    (res as TrackedResponse)[kExchange] = exchange;
+    res.on('close', onResponseClose);
+    if (conn.draining || this.#options.draining()) res.shouldKeepAlive = false;
+    if (!exchange.admit()) {
+      metrics.shed('inbound', 'request');
+      respondH1(res, 'inbound', { status: 503, message: 'the proxy is at its limit of concurrent requests', retryAfterSeconds: 1 });
+      return;
+    }
+    const decision = authz.check(conn, h1RequestView(req));
+    if (decision === null) {
+      respondH1(res, 'inbound', { status: 503, message: 'no policy yet: the proxy has not received its first policy', retryAfterSeconds: 1 });
+      return;
+    }
+    if (!decision.allowed) {
+      respondH1(res, 'inbound', { status: 403, message: decision.reason, deniedReason: decision.reason });
+      return;
+    }
+    exchange.edge = conn.edge(decision);
+    forwardH1(conn, req, res, pools.pool(conn.port), log);
+  };
+
+  readonly #onTunnel = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
+    const conn = this.#connections.get(socket);
+    if (conn === undefined) {
+      socket.destroy();
+      return;
+    }
+    // No longer an HTTP connection: draining leaves the tunnel to run until the drain deadline.
+    this.#connections.delete(socket);
+    this.#options.tunnel(conn, req, socket, head);
+  };
+
+  /** A request node's parser refused: answer on that connection alone (when nothing else is being answered on it) and close it. */
+  readonly #onClientError = (err: Error, socket: Socket): void => {
+    const conn = this.#connections.get(socket);
+    const response = clientErrorResponse(err);
+    if (response !== null && conn !== undefined) {
+      this.#options.log.info({ event: 'http.malformed', peer: conn.peer, port: conn.port, identity: conn.identity ?? '', reason: response.message }, 'request refused');
+      conn.unrouted().request(response.status, false, 0);
+      if (socket.writable && conn.inFlight === 0) socket.write(rawResponse(response));
+    }
+    if (conn !== undefined) conn.failed = true;
+    socket.destroySoon();
+  };
+}
+
+function ignore(): void {}

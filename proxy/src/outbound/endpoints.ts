@@ -1,0 +1,315 @@
+/**
+ * Concrete → endpoint (linkerd2-proxy's vocabulary; undici's Agent → Pool): an {@link EndpointSet} is the
+ * balancer over one list of endpoints from the policy (a Service's own endpoints or a split backend's), and an
+ * {@link EndpointHandle} is everything the proxy keeps per endpoint — its load and ejection state, its pooled
+ * HTTP/2 session (`loom.h2` to a meshed endpoint, h2c to an unmeshed one), its undici Pool (HTTP/1 to an
+ * unmeshed endpoint), its metric edges, and how to open a raw connection to it.
+ *
+ * Handles are keyed by address, port and expected identity, and shared by every set that lists the endpoint,
+ * so load and ejection follow the endpoint across policy versions. Sets are built once per endpoint list of a
+ * policy snapshot. When the policy changes, {@link Endpoints.retain} closes the handles of endpoints no longer
+ * listed, gracefully: their requests in flight finish.
+ */
+import type { Socket } from 'node:net';
+import type { PeerCertificate } from 'node:tls';
+import type { Endpoint, ProxyPolicy } from '@loom/shared/policy';
+import type { Logger } from '@loom/shared/runtime';
+import { Pool, type Dispatcher } from 'undici';
+import type { DataPathConfig } from '../config.js';
+import { checkPeerIdentity } from '../identity/tls.js';
+import type { EdgeMetrics } from '../metrics/families.js';
+import type { Runtime } from '../runtime.js';
+import { ALPN_HTTP2, type MeshAlpn } from '../wire.js';
+import { connectFailed, connectSucceeded, newLoad, pick, type Candidate, type Load } from './balance.js';
+import { connectMesh, connectPlain, ConnectError } from './connect.js';
+import { formatAddress } from './discover.js';
+import { H2Origin } from './session.js';
+
+/** The endpoint is meshed but the proxy holds no certificate yet: nothing can be sent to it. */
+export class NoCertificateError extends ConnectError {
+  constructor() {
+    super('no mesh certificate yet');
+  }
+}
+
+/** At most one warning per endpoint per this long about failing connects. */
+const WARN_INTERVAL_MS = 10_000;
+
+export interface EndpointDeps {
+  readonly cfg: DataPathConfig;
+  readonly rt: Runtime;
+  readonly log: Logger;
+  readonly now: () => number;
+}
+
+export class EndpointHandle {
+  readonly address: string;
+  readonly port: number;
+  /** The SPIFFE ID the endpoint must prove; `null` = unmeshed, plaintext. */
+  readonly identity: string | null;
+  readonly load: Load;
+  /** `address:port`. */
+  readonly where: string;
+  readonly #deps: EndpointDeps;
+  readonly #peerNamespace: string;
+  readonly #checkIdentity: ((host: string, cert: PeerCertificate) => Error | undefined) | undefined;
+  /** A TLS session to resume on the next connection (TLS 1.3 tickets), while the peer accepts resumption. */
+  #tlsSession: Buffer | undefined;
+  #resumable = true;
+  #h2: H2Origin | null = null;
+  #h1: Pool | null = null;
+  #retired = false;
+  #lastWarnAt = -Infinity;
+  /** Edges by dst_service, then route. */
+  readonly #edges = new Map<string, Map<string, EdgeMetrics>>();
+
+  constructor(endpoint: Endpoint, deps: EndpointDeps) {
+    this.address = endpoint.address;
+    this.port = endpoint.port;
+    this.identity = endpoint.identity;
+    this.where = formatAddress(endpoint);
+    this.load = newLoad(deps.now());
+    this.#deps = deps;
+    this.#peerNamespace = endpoint.pod?.namespace ?? '';
+    this.#checkIdentity = endpoint.identity === null ? undefined : checkPeerIdentity(endpoint.identity);
+  }
+
+  get meshed(): boolean {
+    return this.identity !== null;
+  }
+
+  /**
+   * A raw connection: mesh TLS with `alpn` to a meshed endpoint, plain TCP otherwise. Rejects with
+   * {@link ConnectError} ({@link NoCertificateError} before the proxy holds a certificate).
+   */
+  connect(alpn: MeshAlpn): Promise<Socket> {
+    const { cfg, rt } = this.#deps;
+    const check = this.#checkIdentity;
+    if (check === undefined) return connectPlain(this.address, this.port, cfg.connectTimeoutMs);
+    const secureContext = rt.credentials.clientContext();
+    if (secureContext === undefined) return Promise.reject(new NoCertificateError());
+    const attempt = (session: Buffer | undefined): Promise<Socket> =>
+      connectMesh({ address: this.address, port: this.port, alpn, secureContext, checkServerIdentity: check, timeoutMs: cfg.connectTimeoutMs, session, onSession: this.#keepSession });
+    const session = this.#tlsSession;
+    if (session === undefined) return attempt(undefined);
+    // A peer may refuse to resume with a handshake failure instead of a full handshake (a TLS server without a
+    // session id context does): try once more without, and stop offering sessions to that peer.
+    return attempt(session).catch((err: unknown) => {
+      if (!(err instanceof ConnectError) || !err.inHandshake) throw err;
+      this.#resumable = false;
+      this.#tlsSession = undefined;
+      return attempt(undefined);
+    });
+  }
+
+  readonly #keepSession = (session: Buffer): void => {
+    if (this.#resumable) this.#tlsSession = session;
+  };
+
+  /** The pooled HTTP/2 session holder: `loom.h2` when meshed, h2c when not. */
+  h2(): H2Origin {
+    return (this.#h2 ??= new H2Origin({
+      authority: `http://${this.where}`,
+      connect: () => this.connect(ALPN_HTTP2),
+      idleTimeoutMs: this.#deps.cfg.idleTimeoutMs,
+      log: this.#deps.log,
+    }));
+  }
+
+  /** Sends an HTTP/1 request through the endpoint's undici Pool (unmeshed endpoints only). */
+  dispatchH1(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
+    const pool = (this.#h1 ??= this.#newPool());
+    pool.dispatch(options, handler);
+    if (this.#retired) {
+      // Left the policy while this request was being routed: the pool closes once the request is done.
+      this.#h1 = null;
+      void pool.close().catch(() => {});
+    }
+  }
+
+  #newPool(): Pool {
+    const { cfg } = this.#deps;
+    const pool = new Pool(`http://${this.where}`, {
+      connect: { timeout: cfg.connectTimeoutMs, noDelay: true },
+      // Streaming: no response deadline by default (DESIGN §6); idle keep-alive sockets close after 4 s
+      // unless the server says otherwise (servers commonly close at 5 s).
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      keepAliveTimeout: 4_000,
+      pipelining: 1,
+    });
+    pool.on('connectionError', () => {}); // reported per request
+    return pool;
+  }
+
+  /** Metric handles for requests and connections to this endpoint as part of `dstService` (and `route`). */
+  edge(dstService: string, route: string): EdgeMetrics {
+    let byRoute = this.#edges.get(dstService);
+    if (byRoute === undefined) this.#edges.set(dstService, (byRoute = new Map<string, EdgeMetrics>()));
+    let edge = byRoute.get(route);
+    if (edge === undefined) {
+      edge = this.#deps.rt.metrics.edge({
+        direction: 'outbound',
+        peer_namespace: this.#peerNamespace,
+        peer_workload: '',
+        peer_identity: this.identity ?? '',
+        dst_service: dstService,
+        route,
+        tls: this.identity === null ? 'false' : 'true',
+      });
+      byRoute.set(route, edge);
+    }
+    return edge;
+  }
+
+  /** Records a failed connect (ejecting the endpoint) and logs it, loudly when it keeps failing. */
+  failed(err: Error): void {
+    const now = this.#deps.now();
+    const ms = connectFailed(this.load, now);
+    const fields = { event: 'endpoint.ejected', peer: this.where, identity: this.identity ?? undefined, reason: err.message, ejectedForMs: ms, failures: this.load.failures };
+    if (this.load.failures >= 2 && now - this.#lastWarnAt >= WARN_INTERVAL_MS) {
+      this.#lastWarnAt = now;
+      this.#deps.log.warn(fields, 'endpoint keeps refusing connections');
+    } else {
+      this.#deps.log.debug(fields, 'endpoint refused a connection');
+    }
+  }
+
+  /** A connect succeeded: ends the failure streak. */
+  succeeded(): void {
+    if (this.load.failures > 0 || this.load.ejectedUntil > -Infinity) connectSucceeded(this.load);
+  }
+
+  get sessions(): number {
+    return this.#h2?.sessions ?? 0;
+  }
+
+  /** Graceful: requests in flight finish; later use still works but opens nothing lasting. */
+  retire(): Promise<void> {
+    this.#retired = true;
+    this.#h2?.close();
+    return this.#h1 === null ? Promise.resolve() : this.#h1.close().catch(() => {});
+  }
+
+  destroy(): Promise<void> {
+    this.#retired = true;
+    this.#h2?.destroy();
+    return this.#h1 === null ? Promise.resolve() : this.#h1.destroy().catch(() => {});
+  }
+}
+
+/** The balancer over one endpoint list. */
+export class EndpointSet {
+  readonly handles: readonly EndpointHandle[];
+  readonly #candidates: readonly Candidate[];
+  readonly #now: () => number;
+  readonly #random: () => number;
+
+  constructor(handles: readonly EndpointHandle[], ready: readonly boolean[], now: () => number, random: () => number) {
+    this.handles = handles;
+    this.#candidates = handles.map((h, i) => ({ ready: ready[i] ?? true, load: h.load }));
+    this.#now = now;
+    this.#random = random;
+  }
+
+  /** The endpoint to use, or `null` when the list is empty (or holds only `exclude`). */
+  pick(exclude: EndpointHandle | null = null): EndpointHandle | null {
+    const i = pick(this.#candidates, this.#now(), this.#random, exclude === null ? -1 : this.handles.indexOf(exclude));
+    return i < 0 ? null : this.handles[i]!;
+  }
+}
+
+const keyOf = (address: string, port: number, identity: string | null): string => `${address}\u0000${port}\u0000${identity ?? ''}`;
+
+/** Every endpoint handle, and the sets over them. */
+export class Endpoints {
+  readonly #deps: EndpointDeps;
+  readonly #random: () => number;
+  readonly #handles = new Map<string, EndpointHandle>();
+  readonly #sets = new WeakMap<readonly Endpoint[], EndpointSet>();
+  /** Passthrough destinations (HTTP requests to a destination the policy dropped), by `address:port`. */
+  readonly #passthrough = new Map<string, EndpointSet>();
+
+  constructor(deps: EndpointDeps, random: () => number) {
+    this.#deps = deps;
+    this.#random = random;
+  }
+
+  /** The set over `endpoints` (a list from the policy; built once per list). */
+  set(endpoints: readonly Endpoint[]): EndpointSet {
+    let set = this.#sets.get(endpoints);
+    if (set === undefined) {
+      set = new EndpointSet(
+        endpoints.map((e) => this.handle(e)),
+        endpoints.map((e) => e.ready),
+        this.#deps.now,
+        this.#random,
+      );
+      this.#sets.set(endpoints, set);
+    }
+    return set;
+  }
+
+  /** A one-endpoint, unmeshed set for a destination outside the policy. */
+  passthrough(address: string, port: number): EndpointSet {
+    const key = keyOf(address, port, null);
+    let set = this.#passthrough.get(key);
+    if (set === undefined) {
+      set = new EndpointSet([this.handle({ address, port, identity: null, pod: null, ready: true })], [true], this.#deps.now, this.#random);
+      this.#passthrough.set(key, set);
+    }
+    return set;
+  }
+
+  handle(endpoint: Endpoint): EndpointHandle {
+    const key = keyOf(endpoint.address, endpoint.port, endpoint.identity);
+    let handle = this.#handles.get(key);
+    if (handle === undefined) {
+      handle = new EndpointHandle(endpoint, this.#deps);
+      this.#handles.set(key, handle);
+    }
+    return handle;
+  }
+
+  /** Retires every handle whose endpoint `policy` no longer lists (and the passthrough ones). */
+  retain(policy: ProxyPolicy): void {
+    const keep = new Set<string>();
+    const add = (list: readonly Endpoint[]): void => {
+      for (const e of list) keep.add(keyOf(e.address, e.port, e.identity));
+    };
+    for (const svc of policy.outbound) {
+      for (const port of svc.ports) {
+        add(port.endpoints);
+        for (const b of port.split?.backends ?? []) add(b.endpoints);
+      }
+    }
+    this.#passthrough.clear();
+    for (const [key, handle] of this.#handles) {
+      if (keep.has(key)) continue;
+      this.#handles.delete(key);
+      void handle.retire();
+    }
+  }
+
+  get size(): number {
+    return this.#handles.size;
+  }
+
+  get sessions(): number {
+    let n = 0;
+    for (const h of this.#handles.values()) n += h.sessions;
+    return n;
+  }
+
+  /** Graceful close of every pool and session. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#handles.values()].map((h) => h.retire()));
+  }
+
+  async destroy(): Promise<void> {
+    const all = [...this.#handles.values()];
+    this.#handles.clear();
+    this.#passthrough.clear();
+    await Promise.all(all.map((h) => h.destroy()));
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * What the HTTP/1 and HTTP/2 servers share: the per-connection context, and admission and routing of each
+ * request (overload → 503; the policy in force now → a plan; unknown destinations → passthrough or 403).
+ */
+import type { HttpRequestView } from '@loom/shared/policy';
+import type { Logger } from '@loom/shared/runtime';
+import type { DataPathConfig } from '../config.js';
+import type { EdgeMetrics } from '../metrics/families.js';
+import type { Runtime } from '../runtime.js';
+import { formatAddress, UNKNOWN_DESTINATION, type Discovery } from './discover.js';
+import type { Exchange, ExchangeDeps } from './exchange.js';
+import type { Destination, Plan, Router } from './logical.js';
+
+/** An application connection served as HTTP. */
+export interface AppConnection {
+  readonly dest: Destination;
+  /** Its connection metrics (the logical service, no peer). */
+  readonly edge: EdgeMetrics;
+}
+
+export interface HttpContext {
+  readonly cfg: DataPathConfig;
+  readonly rt: Runtime;
+  readonly log: Logger;
+  readonly router: Router;
+  readonly exchange: ExchangeDeps;
+  /** Requests in flight (all connections); the exchange's `finished` decrements it. */
+  readonly inflight: { count: number };
+}
+
+export type Denial = Extract<Discovery, { kind: 'deny' }>;
+
+/**
+ * Counts and logs (once, at info) a connection (`request` null) or a request (`METHOD target`) refused because
+ * its destination is unknown and denied.
+ */
+export function denied(rt: Runtime, log: Logger, found: Denial, request: string | null): void {
+  rt.metrics.denied({ direction: 'outbound', peer_identity: '', traffic_target: '', port: String(found.dst.port), code: UNKNOWN_DESTINATION, audit: 'false' });
+  if (request === null) log.info({ event: 'outbound.denied', dst: formatAddress(found.dst), reason: found.reason }, 'connection denied');
+  else log.info({ event: 'outbound.denied', request, dst: formatAddress(found.dst), reason: found.reason }, 'request denied');
+}
+
+/** Starts an exchange counted in flight (call before anything can fail). */
+export function admit(ctx: HttpContext): void {
+  ctx.inflight.count++;
+}
+
+/** Something that can show its request to split `matches` (asked only when the split has matches). */
+export interface RequestSource {
+  requestView(): HttpRequestView;
+}
+
+/** Where a request goes under the policy in force now: a plan, or the denial of an unknown destination. */
+export function planRequest(ctx: HttpContext, conn: AppConnection, request: RequestSource): Plan | Denial {
+  const found = ctx.router.current(conn.dest);
+  switch (found.kind) {
+    case 'logical': {
+      const http = ctx.router.needsRequest(found.entry) ? request.requestView() : undefined;
+      return ctx.router.plan(found.entry, http, conn.dest.snapshot?.policy.mesh.pathMatch ?? 'prefix');
+    }
+    case 'passthrough':
+      return ctx.router.passthrough(found.dst);
+    case 'deny':
+      return found;
+  }
+}
+
+/** Routes and sends `ex` (already admitted) under the policy in force now; sheds it when overloaded. */
+export function dispatch(ctx: HttpContext, conn: AppConnection, ex: Exchange): void {
+  if (ctx.inflight.count > ctx.cfg.maxConcurrentRequests) {
+    ctx.rt.metrics.shed('outbound', 'request');
+    ex.fail({ status: 503, message: 'the outbound proxy has too many requests in flight', retryAfterSeconds: 1 });
+    return;
+  }
+  const plan = planRequest(ctx, conn, ex);
+  if ('kind' in plan) {
+    denied(ctx.rt, ctx.log, plan, ex.describe());
+    ex.fail({ status: 403, message: plan.reason, deniedReason: plan.reason });
+    return;
+  }
+  ex.forward(plan);
+}

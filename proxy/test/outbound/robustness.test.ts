@@ -1,0 +1,90 @@
+/**
+ * The outbound proxy under hostile or ending conditions: malformed HTTP/1 from the application (conflicting
+ * Content-Length and Transfer-Encoding, oversized heads, slowloris heads) is refused on its own connection
+ * while another connection keeps working; `close()` lets work in flight finish and refuses new connections.
+ */
+import { Agent } from 'node:http';
+import { mintCa } from '@loom/ca/testing';
+import type { Endpoint } from '@loom/shared/policy';
+import t from 'tap';
+import { endpoint, service, servicePort, testPolicy } from '../support/policy.js';
+import { echoHandler, h1, rawConnect, rawOpen, startMeshServer, startOutbound, until, untilClosed, VIP, type MeshServer } from './support.js';
+
+const meshed = (server: MeshServer): Endpoint => endpoint({ address: '127.0.0.1', port: server.port, identity: server.identity });
+const policyFor = (endpoints: readonly Endpoint[]) => testPolicy({ outbound: [service({ name: 'api', vips: [VIP.address], ports: [servicePort({ port: VIP.port, endpoints })] })] });
+
+t.test('malformed HTTP/1 is refused on its own connection; another connection is not affected', async (t) => {
+  const ca = mintCa();
+  const server = await startMeshServer(t, { ca });
+  const out = await startOutbound(t, { ca, policy: policyFor([meshed(server)]), config: { maxHeaderBytes: 2048, headersTimeoutMs: 300 } });
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => agent.destroy());
+  t.equal((await h1(out.port, { agent })).status, 200, 'a healthy keep-alive connection');
+
+  const smuggle = await rawConnect(t, out.port);
+  const smuggled = untilClosed(smuggle);
+  smuggle.write('POST /echo HTTP/1.1\r\nHost: api.shop\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin HTTP/1.1\r\nHost: api.shop\r\n\r\n');
+  const conflict = await smuggled;
+  t.match(conflict.data, /^HTTP\/1\.1 400 Bad Request\r\n/, 'Content-Length with Transfer-Encoding: 400');
+  t.match(conflict.data, /loom-proxy-error: outbound/);
+
+  const big = await rawConnect(t, out.port);
+  const bigOutcome = untilClosed(big);
+  big.write(`GET /echo HTTP/1.1\r\nHost: api.shop\r\nX-Big: ${'a'.repeat(4096)}\r\n\r\n`);
+  t.match((await bigOutcome).data, /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/, 'oversized head: 431');
+
+  const slow = await rawConnect(t, out.port);
+  const slowOutcome = untilClosed(slow);
+  slow.write('GET /echo HTTP/1.1\r\nHost: api.shop\r\n');
+  const drip = setInterval(() => slow.write('X-Drip: 1\r\n'), 50);
+  t.teardown(() => clearInterval(drip));
+  t.match((await slowOutcome).data, /^HTTP\/1\.1 408 Request Timeout\r\n/, 'a head that never completes: 408');
+  clearInterval(drip);
+
+  t.equal((await h1(out.port, { agent })).status, 200, 'the healthy connection still works');
+  t.equal(server.streams.length, 2, 'only the healthy requests reached the endpoint');
+  t.notOk(server.streams.some((h) => h[':path'] === '/admin'), 'nothing was smuggled');
+});
+
+t.test('close(): requests in flight finish, idle connections close, new connections are refused', async (t) => {
+  const ca = mintCa();
+  let release: () => void = () => {};
+  const server = await startMeshServer(t, {
+    ca,
+    onStream: (stream, headers, peer) => {
+      if (headers[':path'] !== '/hold') return echoHandler(stream, headers, peer);
+      release = () => {
+        stream.respond({ ':status': 200 });
+        stream.end('done');
+      };
+    },
+  });
+  const out = await startOutbound(t, { ca, policy: policyFor([meshed(server)]) });
+  const idleAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => idleAgent.destroy());
+  t.equal((await h1(out.port, { agent: idleAgent })).status, 200, 'an idle keep-alive connection exists');
+  const inFlight = h1(out.port, { path: '/hold' });
+  await until(() => server.streams.length === 2);
+  const closing = out.proxy.close();
+  t.equal((await untilClosed(rawOpen(t, out.port))).error, 'ECONNREFUSED', 'new connections are refused');
+  release();
+  const res = await inFlight;
+  t.equal(res.status, 200);
+  t.equal(res.body, 'done', 'the request in flight finished');
+  t.equal(res.headers.connection, 'close', 'and its connection was asked to close');
+  await closing;
+  t.strictSame(out.proxy.stats(), { connections: 0, requests: 0, endpoints: 0, sessions: 0 });
+});
+
+t.test('close() destroys what is still running after drainTimeoutMs', async (t) => {
+  const ca = mintCa();
+  const server = await startMeshServer(t, { ca, onStream: () => {} });
+  const out = await startOutbound(t, { ca, policy: policyFor([meshed(server)]), config: { drainTimeoutMs: 100 } });
+  const stuck = h1(out.port, { path: '/never' }).then(
+    () => 'answered',
+    () => 'cut',
+  );
+  await until(() => server.streams.length === 1);
+  await out.proxy.close();
+  t.equal(await stuck, 'cut', 'the request that never finished was cut at the deadline');
+});
