@@ -1,8 +1,9 @@
 /**
  * The agents: this same script run with `--agent client` inside the client namespace (the load generators,
  * pinned to the load core) or `--agent server` inside the server namespace (the gRPC echo server and the TCP
- * sink, pinned to the upstream core). The orchestrator drives them over IPC (ipc.ts); each op is one generator
- * run or one check, and answers with plain data.
+ * sink, pinned to the upstream core); `--agent control-plane` is the Loom pair's control plane
+ * (control-plane.ts). The orchestrator drives them over IPC (ipc.ts); each op is one generator run or one
+ * check, and answers with plain data.
  */
 import { connect, type Server } from 'node:net';
 import { grpcCheck, runStreaming, runUnary, startEchoServer, type GrpcLoadOptions } from './grpc.js';
@@ -51,8 +52,8 @@ const common: Handlers = {
     return waitForPort(host, port, timeoutMs);
   },
   'http-get': (body) => {
-    const { host, port } = body as Address;
-    return httpGet(host, port);
+    const { host, port, path } = body as Address & { path?: string };
+    return httpGet(host, port, path);
   },
   usage: () => {
     const cpu = process.cpuUsage();
@@ -103,6 +104,17 @@ function serverHandlers(): { handlers: Handlers; stop: () => Promise<void> } {
 
 /** Runs this process as the agent of `role` until the orchestrator disconnects. */
 export function runAgent(role: string | undefined): void {
+  if (role === 'control-plane') {
+    // Loaded only here: the controller and the policy server stay out of the other agents and the orchestrator.
+    import('./control-plane.js').then(
+      (m) => m.runControlPlaneAgent(),
+      (error: unknown) => {
+        process.stderr.write(`control plane: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.exit(1);
+      },
+    );
+    return;
+  }
   if (role === 'client') {
     serveOrchestrator(clientHandlers(), () => process.exit(0));
     return;
@@ -118,5 +130,5 @@ export function runAgent(role: string | undefined): void {
     });
     return;
   }
-  throw new Error(`--agent needs "client" or "server", not ${role ?? 'nothing'}`);
+  throw new Error(`--agent needs "client", "server" or "control-plane", not ${role ?? 'nothing'}`);
 }

@@ -275,9 +275,9 @@ async function waitConnected(connections: readonly Connection[], run: Run): Prom
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One GET: status and body length (readiness checks, not timed). */
-export function httpGet(host: string, port: number, timeoutMs = 5_000): Promise<{ status: number; bytes: number }> {
+export function httpGet(host: string, port: number, path = '/', timeoutMs = 5_000): Promise<{ status: number; bytes: number }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host, port, path: '/', timeout: timeoutMs, agent: false }, (res) => {
+    const req = request({ host, port, path, timeout: timeoutMs, agent: false }, (res) => {
       let bytes = 0;
       res.on('data', (chunk: Buffer) => (bytes += chunk.length));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));

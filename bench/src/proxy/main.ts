@@ -1,8 +1,9 @@
 /**
  * `make bench-proxy`: the data path of a proxy pair (load generator → client-side proxy → mTLS → server-side
  * proxy → upstream) against (a) no proxy at all and (b) an HAProxy pair with the same mTLS hop, HTTP/1.1 or
- * HTTP/2 between the proxies, all in the same run on the same machine (DESIGN §8, issue 6). The Loom pair plugs
- * in as one more {@link PairUnderTest} (pairs/loom.ts) and is skipped until it is wired.
+ * HTTP/2 between the proxies, all in the same run on the same machine (DESIGN §8, issue 6). The Loom pair
+ * (pairs/loom.ts) is one more {@link PairUnderTest}: two `loom-proxy` processes with proxy-init's iptables rules
+ * and a control plane from the controller's real parts.
  *
  * Topology: network namespaces `client` and `server` joined by a veth pair (netns.ts). Upstreams in the server
  * namespace: nginx (1 KiB body), a gRPC echo server and a TCP sink. Load generators in the client namespace:
@@ -13,13 +14,21 @@
  * Rounds: every pair runs its block of scenarios once per round, pairs in rotating order, so a change of load
  * on the machine hits them alike; every figure is the median over rounds. `BENCH_QUICK=1`: one short round.
  *
- * Flags: `--pairs <name>[,<name>...]` runs only those pairs (printed, not written to results/); `--markdown`
- * prints the tables of bench/results/proxy.json in Markdown. `--agent client|server` is the role of the agent
+ * Flags: `--pairs <name>[,<name>...]` runs only those pairs, `--scenarios <name>[,<name>...]` only those
+ * scenarios (both: printed, not written to results/); `--markdown` prints the tables of
+ * bench/results/proxy.json in Markdown. `--agent client|server|control-plane` is the role of the agent
  * processes (agent.ts).
+ *
+ * Environment for the Node proxies (the Loom pair): `LOOM_BENCH_NODE_FLAGS` (extra node flags, split on
+ * spaces, e.g. `--max-semi-space-size=4`), `LOOM_BENCH_PROFILE_DIR` (each proxy runs with `--cpu-prof` into
+ * `<dir>/client` and `<dir>/server`, and every measured window is appended to `<dir>/windows.jsonl` so profile.ts
+ * can cut a profile to one scenario). `LOOM_BENCH_WINDOWS=<file>` records the windows without profiling (e.g.
+ * for `perf record -k CLOCK_MONOTONIC`, then `perf report --time <start>,<end>`). Runs with node flags or
+ * profiling are printed, not written to results/.
  */
-import { rmSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { appendFileSync, rmSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mintCa } from '@loom/ca/testing';
 import { baseVersions, isQuick, machineInfo, resultsDir, writeResults, type BenchResults, type Metrics, type Scenarios } from '../lib/index.js';
@@ -31,16 +40,17 @@ import { nginxArgs, nginxConfig } from './nginx.js';
 import { directPair } from './pairs/direct.js';
 import { haproxyPair, haproxyVersions } from './pairs/haproxy.js';
 import { loomPair } from './pairs/loom.js';
-import type { PairUnderTest, Service, Topology } from './pairs/pair.js';
+import type { PairUnderTest, ScenarioName, Service, Topology } from './pairs/pair.js';
 import { plan as makePlan } from './plan.js';
 import { allowedCpus, choosePinning, pinSelf, preflightProblems, toolVersions } from './preflight.js';
 import { Processes } from './procs.js';
 import { addComparisons, formatTables, medianOfRounds, resultKey, SCENARIOS } from './report.js';
-import { runPairRound, type Harness } from './scenarios.js';
+import { runPairRound, type Harness, type MeasuredWindow } from './scenarios.js';
 import { createWorkDir, removeStaleWorkDirs } from './workdir.js';
 import { WRK_SCRIPT } from './wrk.js';
 
-const TRUST_DOMAIN = 'bench.local';
+/** The mesh's default trust domain: the Loom pair's control plane (e2e's) issues and compiles for it. */
+const TRUST_DOMAIN = 'cluster.local';
 const UPSTREAM_PORTS: Readonly<Record<Service, number>> = { http: 8080, grpc: 50051, tcp: 9000 };
 const SCRIPT = fileURLToPath(import.meta.url);
 
@@ -61,6 +71,26 @@ function parsePairs(argv: readonly string[], known: readonly PairUnderTest[]): S
   const unknown = [...names].filter((n) => !known.some((p) => p.name === n));
   if (unknown.length > 0) throw new Error(`unknown pair ${unknown.join(', ')}; known: ${known.map((p) => p.name).join(', ')}`);
   return names;
+}
+
+function parseScenarios(argv: readonly string[]): Set<ScenarioName> | null {
+  const at = argv.indexOf('--scenarios');
+  if (at < 0) return null;
+  const list = argv[at + 1];
+  if (list === undefined || list === '') throw new Error('--scenarios needs a comma-separated list of scenarios');
+  const names = list.split(',');
+  const unknown = names.filter((n) => !(SCENARIOS as readonly string[]).includes(n));
+  if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}`);
+  return new Set(names as ScenarioName[]);
+}
+
+/** `LOOM_BENCH_NODE_FLAGS` and `LOOM_BENCH_PROFILE_DIR`. */
+function nodeOptions(env: NodeJS.ProcessEnv): { flags: string[]; profileDir: string | null } {
+  const flags = (env['LOOM_BENCH_NODE_FLAGS'] ?? '').split(/\s+/).filter((f) => f !== '');
+  const bad = flags.find((f) => !f.startsWith('--'));
+  if (bad !== undefined) throw new Error(`LOOM_BENCH_NODE_FLAGS: ${JSON.stringify(bad)} is not a node flag (--name or --name=value)`);
+  const dir = env['LOOM_BENCH_PROFILE_DIR'] ?? '';
+  return { flags, profileDir: dir === '' ? null : resolve(dir) };
 }
 
 /** Pairs in round `r`'s order: the list rotated by `r`. */
@@ -91,6 +121,16 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   const known = allPairs();
   const only = parsePairs(argv, known);
+  const onlyScenarios = parseScenarios(argv);
+  const node = nodeOptions(process.env);
+  let windowsPath = process.env['LOOM_BENCH_WINDOWS'] ?? '';
+  if (node.profileDir !== null) {
+    await mkdir(node.profileDir, { recursive: true, mode: 0o755 });
+    windowsPath ||= join(node.profileDir, 'windows.jsonl');
+    log(`profiling Node proxies into ${node.profileDir}`);
+  }
+  const recordWindow = windowsPath === '' ? null : (window: MeasuredWindow): void => appendFileSync(windowsPath, `${JSON.stringify(window)}\n`);
+  if (recordWindow !== null) log(`measured windows (monotonic µs, for profile.ts and perf --time) go to ${windowsPath}`);
   const plan = makePlan(isQuick());
   const started = Date.now();
   const pinning = choosePinning(allowedCpus());
@@ -163,9 +203,12 @@ async function main(argv: readonly string[]): Promise<void> {
       dir: privateDir,
       ca,
       identities,
+      node,
       start: (side, command, options) => processes.start(side, command, options),
+      startAgent: (side, role, options) => new AgentChannel(processes.start(side, [process.execPath, SCRIPT, '--agent', role], { ...options, ipc: true })),
       run: (side, command) => run(inNamespace(side, command)),
       waitForPort: (side, host, port, timeoutMs = 10_000) => agentOf(side).call('probe', { host, port, timeoutMs }),
+      httpGet: (side, host, port, path) => agentOf(side).call('http-get', { host, port, path }),
     };
     try {
       await topology.waitForPort(server, '127.0.0.1', UPSTREAM_PORTS.http);
@@ -175,7 +218,7 @@ async function main(argv: readonly string[]): Promise<void> {
     for (const port of Object.values(UPSTREAM_PORTS)) await topology.waitForPort(client, server.address, port);
 
     const negotiated = new Map<string, string>();
-    const harness: Harness = { plan, topology, agent: clientAgent, processes, pinning, wrkScript, negotiated, log };
+    const harness: Harness = { plan, topology, agent: clientAgent, processes, pinning, wrkScript, negotiated, scenarios: onlyScenarios, recordWindow, log };
     const rounds = new Map<string, Metrics[]>();
     for (let r = 0; r < plan.rounds; r++) {
       for (const pair of rotate(pairs, r)) {
@@ -186,8 +229,10 @@ async function main(argv: readonly string[]): Promise<void> {
           rounds.set(key, [...(rounds.get(key) ?? []), metrics]);
         }
         for (const note of result.notes) if (!notes.includes(note)) notes.push(note);
-        const sat = result.metrics.get('http1-saturation')?.['rps'];
-        log(`round ${r + 1}/${plan.rounds} ${pair.name}: ${result.metrics.size} scenarios in ${((Date.now() - t) / 1000).toFixed(0)} s${sat === undefined ? '' : ` (saturation ${Math.round(sat)} req/s)`}`);
+        const sat = result.metrics.get('http1-saturation');
+        const cpu = sat?.['cpu_us_per_req'];
+        const satText = sat?.['rps'] === undefined ? '' : ` (saturation ${Math.round(sat['rps'])} req/s${cpu === undefined ? '' : `, ${Math.round(cpu)} µs CPU/req`})`;
+        log(`round ${r + 1}/${plan.rounds} ${pair.name}: ${result.metrics.size} scenarios in ${((Date.now() - t) / 1000).toFixed(0)} s${satText}`);
       }
     }
 
@@ -210,11 +255,13 @@ async function main(argv: readonly string[]): Promise<void> {
       pinning: pinning.cpus === null ? 'none (one CPU)' : `proxies cpu ${pinning.cpus.sut}; load generators + harness cpu ${pinning.cpus.load}; upstreams cpu ${pinning.cpus.upstream}`,
     };
     for (const pair of pairs) for (const [scenario, reason] of pair.skips) if (scenario !== 'memory') notes.push(`${pair.name} does not run ${scenario}: ${reason}`);
+    if (node.flags.length > 0) notes.push(`Node proxies ran with LOOM_BENCH_NODE_FLAGS=${node.flags.join(' ')}`);
+    if (node.profileDir !== null) notes.push(`Node proxies ran with --cpu-prof (profiles in ${node.profileDir}): their figures include the profiler's cost`);
 
     const out: string[] = [`\nproxy benchmark${plan.quick ? ' (BENCH_QUICK)' : ''}: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}`];
     out.push(formatTables(results, pairs.map((p) => p.name)));
     if (notes.length > 0) out.push(`\nnotes:\n${notes.map((n) => `- ${n}`).join('\n')}`);
-    if (only === undefined) {
+    if (only === undefined && onlyScenarios === null && node.flags.length === 0 && node.profileDir === null) {
       const path = await writeResults('proxy', { machine: machineInfo(), versions, date: new Date().toISOString(), quick: plan.quick, scenarios: results });
       out.push(`\nwrote ${path}`);
     }

@@ -23,6 +23,8 @@ export interface StartOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Keep stdout (load generators print their results); otherwise it is ignored. */
   readonly captureStdout?: boolean;
+  /** Send stdout to the same bounded tail as stderr (programs that log on stdout, for failure messages). */
+  readonly stdoutInTail?: boolean;
   /** Open a Node IPC channel (fd 3): the program must be node. */
   readonly ipc?: boolean;
 }
@@ -37,14 +39,18 @@ export class Proc {
   #stderr = '';
   #stdout = '';
 
-  constructor(name: string, child: ChildProcess, captureStdout: boolean) {
+  constructor(name: string, child: ChildProcess, captureStdout: boolean, stdoutInTail = false) {
     this.name = name;
     this.child = child;
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (text: string) => {
+    const toTail = (text: string): void => {
       this.#stderr = (this.#stderr + text).slice(-TAIL_BYTES);
-    });
-    if (captureStdout) {
+    };
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', toTail);
+    if (stdoutInTail) {
+      child.stdout?.setEncoding('utf8');
+      child.stdout?.on('data', toTail);
+    } else if (captureStdout) {
       child.stdout?.setEncoding('utf8');
       child.stdout?.on('data', (text: string) => {
         this.#stdout += text;
@@ -73,7 +79,7 @@ export class Proc {
     return this.#stdout;
   }
 
-  /** The last non-empty line of stderr (for one-line failure messages). */
+  /** The last non-empty line of stderr (and stdout with `stdoutInTail`), for one-line failure messages. */
   lastError(): string {
     const lines = this.#stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
     return lines[lines.length - 1] ?? 'no output';
@@ -111,9 +117,10 @@ export class Processes {
     const guarded = ['setpriv', '--pdeathsig', 'KILL', '--', ...argv];
     const pinned = this.#pinning.cpus === null ? guarded : ['taskset', '-c', this.#pinning.cpus[options.cpu], ...guarded];
     const [file, ...args] = inNamespace(side, pinned);
-    const stdio: StdioOptions = ['ignore', options.captureStdout === true ? 'pipe' : 'ignore', 'pipe', ...(options.ipc === true ? (['ipc'] as const) : [])];
+    const stdout = options.captureStdout === true || options.stdoutInTail === true ? 'pipe' : 'ignore';
+    const stdio: StdioOptions = ['ignore', stdout, 'pipe', ...(options.ipc === true ? (['ipc'] as const) : [])];
     const child = spawn(file ?? 'ip', args, { stdio, env: options.env ?? process.env });
-    const proc = new Proc(options.name, child, options.captureStdout === true);
+    const proc = new Proc(options.name, child, options.captureStdout === true, options.stdoutInTail === true);
     this.#all.add(proc);
     void proc.exited.then(() => this.#all.delete(proc));
     return proc;

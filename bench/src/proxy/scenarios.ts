@@ -30,7 +30,19 @@ export interface Harness {
   readonly wrkScript: string;
   /** Negotiated TLS details worth recording in `versions` (e.g. `haproxy_tls13_group`). */
   readonly negotiated: Map<string, string>;
+  /** Only these scenarios (`--scenarios`), or null for all. */
+  readonly scenarios: ReadonlySet<ScenarioName> | null;
+  /** Called with each measured window (monotonic µs, the clock of V8's CPU profiles), or null. */
+  readonly recordWindow: ((window: MeasuredWindow) => void) | null;
   log(text: string): void;
+}
+
+/** When a scenario was measured: `process.hrtime` in µs, the time base of `--cpu-prof` samples. */
+export interface MeasuredWindow {
+  readonly pair: string;
+  readonly scenario: ScenarioName;
+  readonly startUs: number;
+  readonly endUs: number;
 }
 
 const MIB = 1024 * 1024;
@@ -49,7 +61,7 @@ interface Window<T> {
   readonly loadAvg: number;
 }
 
-async function measure<T>(h: Harness, handle: PairHandle, what: string, fn: () => Promise<T>): Promise<Window<T>> {
+async function measure<T>(h: Harness, handle: PairHandle, pair: string, what: ScenarioName, fn: () => Promise<T>): Promise<Window<T>> {
   const procs = handle.processes;
   const pids = procs === null ? [] : [procs.client.pid, procs.server.pid];
   const loadAvg = loadavg()[0] ?? NaN;
@@ -64,7 +76,9 @@ async function measure<T>(h: Harness, handle: PairHandle, what: string, fn: () =
   } finally {
     peaks = sampler.stop();
   }
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const end = process.hrtime.bigint();
+  const seconds = Number(end - start) / 1e9;
+  h.recordWindow?.({ pair, scenario: what, startUs: Number(start / 1000n), endUs: Number(end / 1000n) });
   const coresAfter = coreTimes();
   if (procs !== null) {
     for (const p of [procs.client, procs.server]) if (!p.running) throw new Error(`${p.name} exited during ${what}: ${p.lastError()}`);
@@ -166,7 +180,7 @@ export async function runPairRound(h: Harness, pair: PairUnderTest): Promise<Pai
   const { plan, topology, agent } = h;
   const metrics = new Map<ScenarioName, Metrics>();
   const notes: string[] = [];
-  const runs = (s: ScenarioName): boolean => !pair.skips.has(s);
+  const runs = (s: ScenarioName): boolean => !pair.skips.has(s) && (h.scenarios === null || h.scenarios.has(s));
   const handle = await pair.start(topology);
   try {
     const http = entryFor(handle, topology, 'http');
@@ -197,33 +211,33 @@ export async function runPairRound(h: Harness, pair: PairUnderTest): Promise<Pai
 
     let saturationRps = NaN;
     if (runs('http1-saturation')) {
-      const w = await measure(h, handle, 'http1-saturation', () => wrk(h, http, plan.saturationConnections, plan.saturationSeconds));
+      const w = await measure(h, handle, pair.name, 'http1-saturation', () => wrk(h, http, plan.saturationConnections, plan.saturationSeconds));
       saturationRps = w.value.requests / w.value.seconds;
       metrics.set('http1-saturation', { ...wrkMetrics(w.value), ...perCore(w, w.value.requests, 'rps_per_core'), ...cpuMetrics(w, w.value.requests, 'req'), ...peakMib(w), connections: plan.saturationConnections });
     }
     let unloadedP99 = NaN;
     if (runs('http1-1000rps')) {
-      const w = await measure(h, handle, 'http1-1000rps', () =>
+      const w = await measure(h, handle, pair.name, 'http1-1000rps', () =>
         agent.call<RateResult>('http-rate', { ...http, rate: plan.fixedRate, connections: plan.fixedRateConnections, seconds: plan.fixedRateSeconds, drainSeconds: plan.drainSeconds }),
       );
       unloadedP99 = w.value.latency.p99Ms;
       metrics.set('http1-1000rps', { ...rateMetrics(w.value), ...cpuMetrics(w, w.value.ok, 'req'), offered_rps: plan.fixedRate, connections: plan.fixedRateConnections });
     }
     if (runs('http1-rtt')) {
-      const w = await measure(h, handle, 'http1-rtt', () => wrk(h, http, 1, plan.rttSeconds));
+      const w = await measure(h, handle, pair.name, 'http1-rtt', () => wrk(h, http, 1, plan.rttSeconds));
       metrics.set('http1-rtt', { ...wrkMetrics(w.value), ...cpuMetrics(w, w.value.requests, 'req'), connections: 1 });
     }
     const grpcOptions = { ...grpc, concurrency: plan.grpcConcurrency, seconds: plan.grpcSeconds, warmupSeconds: plan.grpcWarmupSeconds };
     if (grpcWorks && runs('grpc-unary')) {
-      const w = await measure(h, handle, 'grpc-unary', () => agent.call<GrpcLoadResult>('grpc-unary', grpcOptions));
+      const w = await measure(h, handle, pair.name, 'grpc-unary', () => agent.call<GrpcLoadResult>('grpc-unary', grpcOptions));
       metrics.set('grpc-unary', { ...grpcMetrics(w.value, 'rps'), ...perCore(w, w.value.count, 'rps_per_core'), ...cpuMetrics(w, w.value.count, 'req'), ...peakMib(w), concurrency: plan.grpcConcurrency });
     }
     if (grpcWorks && runs('grpc-stream')) {
-      const w = await measure(h, handle, 'grpc-stream', () => agent.call<GrpcLoadResult>('grpc-stream', grpcOptions));
+      const w = await measure(h, handle, pair.name, 'grpc-stream', () => agent.call<GrpcLoadResult>('grpc-stream', grpcOptions));
       metrics.set('grpc-stream', { ...grpcMetrics(w.value, 'msgs_per_s'), ...perCore(w, w.value.count, 'msgs_per_s_per_core'), ...cpuMetrics(w, w.value.count, 'msg'), ...peakMib(w), streams: plan.grpcConcurrency });
     }
     if (runs('tcp-bulk')) {
-      const w = await measure(h, handle, 'tcp-bulk', () => agent.call<BulkResult>('tcp-bulk', { ...tcp, bytes: plan.bulkBytes }));
+      const w = await measure(h, handle, pair.name, 'tcp-bulk', () => agent.call<BulkResult>('tcp-bulk', { ...tcp, bytes: plan.bulkBytes }));
       metrics.set('tcp-bulk', {
         mb_per_s: round(w.value.bytes / 1e6 / w.value.seconds),
         ...perCore(w, w.value.bytes / 1e6, 'mb_per_s_per_core'),
@@ -236,7 +250,7 @@ export async function runPairRound(h: Harness, pair: PairUnderTest): Promise<Pai
     if (runs('mtls-handshakes') && handle.serverTls !== null) {
       const target = handle.serverTls;
       const leaf = topology.identities.client;
-      const w = await measure(h, handle, 'mtls-handshakes', () =>
+      const w = await measure(h, handle, pair.name, 'mtls-handshakes', () =>
         agent.call<HandshakeResult>('tls-handshakes', { target, identity: { keyPem: leaf.keyPem, certPem: leaf.certPem, rootPem: topology.ca.rootPem }, seconds: plan.handshakeSeconds, concurrency: plan.handshakeConcurrency }),
       );
       const r = w.value;
@@ -256,7 +270,7 @@ export async function runPairRound(h: Harness, pair: PairUnderTest): Promise<Pai
     }
     if (runs('overload-2x') && Number.isFinite(saturationRps)) {
       const rate = Math.round(saturationRps * plan.overloadFactor);
-      const w = await measure(h, handle, 'overload-2x', () =>
+      const w = await measure(h, handle, pair.name, 'overload-2x', () =>
         agent.call<RateResult>('http-rate', { ...http, rate, connections: plan.overloadConnections, seconds: plan.overloadSeconds, drainSeconds: plan.drainSeconds }),
       );
       const r = w.value;

@@ -9,7 +9,7 @@ import { createSecureContext, type SecureContext, type SecureContextOptions, typ
 import { silentLogger, type Logger } from '@loom/shared/runtime';
 import { systemClock, type Clock } from './clock.js';
 import { chainProblem, CredentialsError, parseTrustBundle, type WorkloadCredentials } from './credentials.js';
-import { secureContextOptions } from './tls.js';
+import { secureContextOptions, serverContextOptions } from './tls.js';
 
 /** Why the credentials changed: a new certificate (issuance, renewal) or a new trust bundle. */
 export type CredentialChangeReason = 'certificate' | 'trust-bundle';
@@ -32,6 +32,7 @@ export interface CredentialHolderOptions {
 interface Generation {
   readonly credentials: WorkloadCredentials;
   readonly chain: readonly X509Certificate[];
+  /** The server context's options (session resumption included). */
   readonly options: SecureContextOptions;
   readonly server: SecureContext;
   readonly client: SecureContext;
@@ -69,7 +70,7 @@ export class CredentialHolder {
     return this.#current?.client;
   }
 
-  /** The options the current contexts were built from, for APIs that take options (`server.setSecureContext`). */
+  /** The options the current server context was built from, for APIs that take options (`server.setSecureContext`). */
   contextOptions(): SecureContextOptions | undefined {
     return this.#current?.options;
   }
@@ -127,9 +128,9 @@ export class CredentialHolder {
   }
 
   #generation(credentials: WorkloadCredentials, chain: readonly X509Certificate[]): Generation {
-    const options = Object.freeze(secureContextOptions(credentials));
+    const options = Object.freeze(serverContextOptions(credentials));
     try {
-      return { credentials: Object.freeze(credentials), chain, options, server: createSecureContext(options), client: createSecureContext(options) };
+      return { credentials: Object.freeze(credentials), chain, options, server: createSecureContext(options), client: createSecureContext(secureContextOptions(credentials)) };
     } catch (error) {
       throw new CredentialsError(`cannot build a TLS context from the credentials: ${(error as Error).message}`);
     }

@@ -28,7 +28,7 @@ export {
   type TrustBundle,
   type WorkloadCredentials,
 } from './credentials.js';
-export { checkPeerIdentity, peerSpiffeId, secureContextOptions, MESH_TLS_MIN_VERSION, type PeerCheck } from './tls.js';
+export { checkPeerIdentity, peerSpiffeId, secureContextOptions, serverContextOptions, MESH_TLS_MIN_VERSION, type PeerCheck } from './tls.js';
 export { Alarm, systemClock, MAX_TIMER_MS, type Clock, type TimerHandle } from './clock.js';
 export { classifyFailure, TokenError, type CertifyFailure, type FailureKind } from './failure.js';
 export { certify, CertifyCallError, retryPushbackMs, RETRY_PUSHBACK_KEY, type CertifyTarget, type PendingCertify } from './certify.js';

@@ -11,6 +11,21 @@ import type { WorkloadCredentials } from './credentials.js';
 export const MESH_TLS_MIN_VERSION = 'TLSv1.3';
 
 /**
+ * The session id context of mesh server contexts. OpenSSL refuses to resume a session on a server context
+ * without one (a handshake failure, `session id context uninitialized`), and resumes only sessions made under
+ * the same context: every mesh server context requires and verifies client certificates the same way.
+ */
+export const MESH_SESSION_ID_CONTEXT = 'loom.mesh.v1';
+
+/**
+ * Seconds a session ticket issued by a mesh server can be resumed (node's default for TLS servers). A resumed
+ * session skips the certificate exchange: the peer identity is the one verified by the first handshake. Every
+ * new credentials generation (renewal, trust bundle change) builds a new server context with new ticket keys,
+ * so tickets never outlive the credentials or the trust bundle they were issued under.
+ */
+export const MESH_SESSION_TIMEOUT_S = 300;
+
+/**
  * Options for `tls.createSecureContext` (or `server.setSecureContext`) from credentials: our key and
  * chain, the bundle as `ca` (replacing the default roots). Peer verification itself is enabled on the
  * socket or server (`requestCert` / `rejectUnauthorized`), not here.
@@ -22,6 +37,11 @@ export function secureContextOptions(credentials: WorkloadCredentials, trustBund
     ca: [...trustBundle],
     minVersion: MESH_TLS_MIN_VERSION,
   };
+}
+
+/** {@link secureContextOptions} for the accepting side: TLS 1.3 session tickets resumable (see {@link MESH_SESSION_ID_CONTEXT}). */
+export function serverContextOptions(credentials: WorkloadCredentials, trustBundle: readonly string[] = credentials.trustBundle): SecureContextOptions {
+  return { ...secureContextOptions(credentials, trustBundle), sessionIdContext: MESH_SESSION_ID_CONTEXT, sessionTimeout: MESH_SESSION_TIMEOUT_S };
 }
 
 /**

@@ -17,9 +17,3 @@ export function acceptDecision(origDst: SocketAddress | null, proxyPorts: Readon
   if (proxyPorts.has(origDst.port)) return { kind: 'loop', port: origDst.port };
   return { kind: 'forward', port: origDst.port };
 }
-
-/** `ip:port` of the client, for logs. */
-export function peerOf(socket: { readonly remoteAddress?: string | undefined; readonly remotePort?: number | undefined }): string {
-  const address = socket.remoteAddress ?? '?';
-  return address.includes(':') ? `[${address}]:${socket.remotePort ?? 0}` : `${address}:${socket.remotePort ?? 0}`;
-}

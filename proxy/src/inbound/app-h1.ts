@@ -12,13 +12,12 @@ import type { ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Logger } from '@loom/shared/runtime';
 import { Pool, type Dispatcher } from 'undici';
-import { h2RequestToH1 } from '../http/headers.js';
+import { h1RequestToH1, h1ResponseToH1, h1ResponseToH2, h2RequestToH1 } from '../http/headers.js';
+import { forwardPath } from '../http/request.js';
+import { h1HasBody, RequestBody } from '../http/request-body.js';
 import { respondH1, respondH2 } from '../http/respond.js';
-import { h1RequestToH1, h1ResponseToH1, h1ResponseToH2Headers } from './app-headers.js';
 import type { InboundConnection } from './connection.js';
 import { upstreamFailure } from './errors.js';
-import { forwardPath } from './request.js';
-import { RequestBody } from './request-body.js';
 
 export interface AppH1Options {
   readonly address: string;
@@ -66,6 +65,11 @@ export class AppH1Pools {
 
 type Controller = Dispatcher.DispatchController;
 
+/** `respond` options (node copies them): shared, not built per response. */
+const RESPOND_END = Object.freeze({ endStream: true });
+const RESPOND_BODY = Object.freeze({ endStream: false });
+const RESPOND_TRAILERS = Object.freeze({ endStream: false, waitForTrailers: true });
+
 /** Responses to HEAD and 204/304 carry no content. */
 function bodiless(method: string, status: number): boolean {
   return method === 'HEAD' || status === 204 || status === 304;
@@ -81,47 +85,62 @@ function onDrain(this: WithHandler): void {
   this[kHandler]?.resume();
 }
 
-/** An application's HTTP/1.1 response streamed onto the client's HTTP/2 stream. */
-class ToH2Stream implements Dispatcher.DispatchHandler {
-  readonly #conn: InboundConnection;
-  readonly #down: ServerHttp2Stream;
-  readonly #method: string;
-  readonly #log: Logger;
-  #controller: Controller | null = null;
-  #trailers: IncomingHttpHeaders | null = null;
+/** What both response relays share: the request's undici controller, and stopping it when the client goes away. */
+abstract class ToClient {
+  protected readonly conn: InboundConnection;
+  protected readonly method: string;
+  protected readonly log: Logger;
+  protected controller: Controller | null = null;
 
-  constructor(conn: InboundConnection, down: ServerHttp2Stream, method: string, log: Logger) {
-    this.#conn = conn;
-    this.#down = down;
-    this.#method = method;
-    this.#log = log;
+  constructor(conn: InboundConnection, down: ServerHttp2Stream | ServerResponse, method: string, log: Logger) {
+    this.conn = conn;
+    this.method = method;
+    this.log = log;
     (down as WithHandler)[kHandler] = this;
     down.on('drain', onDrain);
   }
 
+  /** The client is gone. */
+  protected abstract gone(): boolean;
+
   resume(): void {
-    this.#controller?.resume();
+    this.controller?.resume();
   }
 
   /** The client went away: stop the request to the application. */
   abort(): void {
-    const controller = this.#controller;
-    if (controller !== null && !controller.aborted) controller.abort(new Error('the client closed the stream'));
+    const controller = this.controller;
+    if (controller !== null && !controller.aborted) controller.abort(new Error('the client went away'));
   }
 
   onRequestStart(controller: Controller): void {
-    this.#controller = controller;
-    if (this.#down.closed || this.#down.destroyed) controller.abort(new Error('the client closed the stream'));
+    this.controller = controller;
+    if (this.gone()) controller.abort(new Error('the client went away'));
+  }
+}
+
+/** An application's HTTP/1.1 response streamed onto the client's HTTP/2 stream. */
+class ToH2Stream extends ToClient implements Dispatcher.DispatchHandler {
+  readonly #down: ServerHttp2Stream;
+  #trailers: IncomingHttpHeaders | null = null;
+
+  constructor(conn: InboundConnection, down: ServerHttp2Stream, method: string, log: Logger) {
+    super(conn, down, method, log);
+    this.#down = down;
+  }
+
+  protected gone(): boolean {
+    return this.#down.closed || this.#down.destroyed;
   }
 
   onResponseStart(controller: Controller, status: number, headers: IncomingHttpHeaders): void {
     if (status < 200) return; // 1xx: the final response follows
     const down = this.#down;
-    if (down.closed || down.destroyed) return controller.abort(new Error('the client closed the stream'));
-    const endStream = bodiless(this.#method, status);
+    if (this.gone()) return controller.abort(new Error('the client went away'));
+    const endStream = bodiless(this.method, status);
     // HTTP/1.1 trailers come only with chunked responses that announce them (`Trailer`).
     const waitForTrailers = !endStream && headers.trailer !== undefined;
-    down.respond(h1ResponseToH2Headers(status, headers), { endStream, waitForTrailers });
+    down.respond(h1ResponseToH2(status, headers), endStream ? RESPOND_END : waitForTrailers ? RESPOND_TRAILERS : RESPOND_BODY);
     if (waitForTrailers) down.once('wantTrailers', () => this.#sendTrailers());
   }
 
@@ -145,51 +164,33 @@ class ToH2Stream implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Controller, err: Error): void {
     const down = this.#down;
-    if (down.closed || down.destroyed) return;
-    failed(this.#log, this.#conn, err);
-    if (!down.headersSent) respondH2(down, 'inbound', upstreamFailure(err, this.#conn.port));
-    else down.destroy(err); // a reset: `close(code)` would end the stream cleanly, a truncated response looking whole
+    if (this.gone()) return;
+    failed(this.log, this.conn, err);
+    if (!down.headersSent) respondH2(down, 'inbound', upstreamFailure(err, this.conn.port));
+    else down.destroy(err); // a reset: `close(code)` could end the stream cleanly first, a truncated response looking whole
   }
 }
 
 /** An application's HTTP/1.1 response streamed onto the client's HTTP/1 response. */
-class ToH1Response implements Dispatcher.DispatchHandler {
-  readonly #conn: InboundConnection;
+class ToH1Response extends ToClient implements Dispatcher.DispatchHandler {
   readonly #res: ServerResponse;
-  readonly #method: string;
-  readonly #log: Logger;
-  #controller: Controller | null = null;
 
   constructor(conn: InboundConnection, res: ServerResponse, method: string, log: Logger) {
-    this.#conn = conn;
+    super(conn, res, method, log);
     this.#res = res;
-    this.#method = method;
-    this.#log = log;
-    (res as WithHandler)[kHandler] = this;
-    res.on('drain', onDrain);
   }
 
-  resume(): void {
-    this.#controller?.resume();
-  }
-
-  abort(): void {
-    const controller = this.#controller;
-    if (controller !== null && !controller.aborted) controller.abort(new Error('the client closed the connection'));
-  }
-
-  onRequestStart(controller: Controller): void {
-    this.#controller = controller;
-    if (this.#res.destroyed) controller.abort(new Error('the client closed the connection'));
+  protected gone(): boolean {
+    return this.#res.destroyed;
   }
 
   onResponseStart(controller: Controller, status: number, headers: IncomingHttpHeaders, statusText?: string): void {
     if (status < 200) return;
     const res = this.#res;
-    if (res.destroyed) return controller.abort(new Error('the client closed the connection'));
-    if (this.#conn.draining) res.shouldKeepAlive = false;
+    if (res.destroyed) return controller.abort(new Error('the client went away'));
+    if (this.conn.draining) res.shouldKeepAlive = false;
     res.writeHead(status, statusText ?? '', h1ResponseToH1(headers));
-    if (bodiless(this.#method, status)) res.end();
+    if (bodiless(this.method, status)) res.end();
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
@@ -204,8 +205,8 @@ class ToH1Response implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Controller, err: Error): void {
     const res = this.#res;
     if (res.destroyed) return;
-    failed(this.#log, this.#conn, err);
-    if (!res.headersSent) respondH1(res, 'inbound', upstreamFailure(err, this.#conn.port));
+    failed(this.log, this.conn, err);
+    if (!res.headersSent) respondH1(res, 'inbound', upstreamFailure(err, this.conn.port));
     else res.destroy(err);
   }
 }
@@ -231,25 +232,12 @@ export function forwardH2ToH1(conn: InboundConnection, down: ServerHttp2Stream, 
   }
 }
 
-/**
- * A request without framing headers (or with `Content-Length: 0`) has no body (RFC 9112 §6.3): it is sent
- * without one rather than as an empty chunked body. Scans the raw list: `req.headers` is built lazily.
- */
-function hasBody(raw: readonly string[]): boolean {
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string;
-    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return true;
-    if (name.length === 14 && name.toLowerCase() === 'content-length' && (raw[i + 1] as string).trim() !== '0') return true;
-  }
-  return false;
-}
-
 /** Forwards an HTTP/1 request on `conn` to the application. */
 export function forwardH1(conn: InboundConnection, req: IncomingMessage, res: ServerResponse, pool: Pool, log: Logger): void {
   const method = req.method ?? 'GET';
   const handler = new ToH1Response(conn, res, method, log);
   try {
-    pool.dispatch({ method, path: forwardPath(req.url ?? '/'), headers: h1RequestToH1(req.rawHeaders), body: hasBody(req.rawHeaders) ? new RequestBody(req) : null }, handler);
+    pool.dispatch({ method, path: forwardPath(req.url ?? '/'), headers: h1RequestToH1(req.rawHeaders), body: h1HasBody(req.rawHeaders) ? new RequestBody(req) : null }, handler);
   } catch (err) {
     handler.onResponseError(null as unknown as Controller, err as Error);
   }

@@ -1,8 +1,8 @@
 /**
  * HTTP/2 (h2c) to the application, for requests whose client spoke HTTP/2 or gRPC: one client session per
  * application port, reconnected when it fails or the application sends GOAWAY. A request stream is relayed
- * both ways with backpressure (`pipe`), response trailers are forwarded (gRPC status lives there), and a reset
- * on either side resets the other.
+ * both ways with backpressure, response trailers are forwarded (gRPC status lives there), and a reset on either
+ * side resets the other.
  *
  * Per-request state lives on the two streams (symbol-keyed) and the event handlers are module-level functions
  * reading it from `this`, so forwarding a request allocates no closures.
@@ -18,12 +18,19 @@ import {
 } from 'node:http2';
 import type { Logger } from '@loom/shared/runtime';
 import { h2RequestToH2 } from '../http/headers.js';
+import { forwardPath } from '../http/request.js';
 import { respondH2 } from '../http/respond.js';
+import { CONNECT_TIMEOUT } from '../transport/connect.js';
 import type { InboundConnection } from './connection.js';
-import { CONNECT_TIMEOUT, upstreamFailure } from './errors.js';
-import { forwardPath } from './request.js';
+import { upstreamFailure } from './errors.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_FLAG_END_STREAM } = constants;
+
+/** `session.request` options (node copies them): shared, not built per request. */
+const REQUEST_WITH_BODY = Object.freeze({ endStream: false });
+const REQUEST_WITHOUT_BODY = Object.freeze({ endStream: true });
+const RESPOND_END = Object.freeze({ endStream: true });
+const RESPOND_TRAILERS = Object.freeze({ waitForTrailers: true });
 
 export interface AppH2Options {
   readonly address: string;
@@ -111,7 +118,7 @@ export function forwardH2(conn: InboundConnection, down: ServerHttp2Stream, head
   const endStream = down.endAfterHeaders || down.readableEnded;
   let up: Up;
   try {
-    up = session.request(out, { endStream }) as Up;
+    up = session.request(out, endStream ? REQUEST_WITHOUT_BODY : REQUEST_WITH_BODY) as Up;
   } catch (err) {
     failed(log, conn, err as Error);
     respondH2(down, 'inbound', upstreamFailure(err as Error, conn.port));
@@ -149,7 +156,7 @@ function onUpResponse(this: Up, headers: IncomingHttpHeaders, flags: number): vo
   if (down.closed || down.destroyed) return reset(this);
   const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0; // trailers-only (gRPC errors) or no body
   try {
-    down.respond(headers, endStream ? { endStream } : { waitForTrailers: true });
+    down.respond(headers, endStream ? RESPOND_END : RESPOND_TRAILERS);
   } catch (err) {
     // Headers node refuses to send (the application's, not ours): the client gets a 502 instead.
     this[kError] = err as Error;
@@ -161,8 +168,22 @@ function onUpResponse(this: Up, headers: IncomingHttpHeaders, flags: number): vo
     return;
   }
   down.on('wantTrailers', onDownWantTrailers);
+  // Relayed by shared listeners rather than `pipe` (a dozen closures per call), with backpressure; ended by hand
+  // (onUpEnd): a reset also ends node's HTTP/2 streams.
+  down.on('drain', onDownDrain);
+  this.on('data', onUpData);
   this.on('end', onUpEnd);
-  this.pipe(down, { end: false });
+}
+
+function onUpData(this: Up, chunk: Buffer): void {
+  const down = this[kPeer];
+  if (down.closed || down.destroyed) return;
+  if (!down.write(chunk)) this.pause();
+}
+
+function onDownDrain(this: Down): void {
+  const up = this[kPeer];
+  if (up !== undefined && !up.destroyed) up.resume();
 }
 
 /** The application's response body ended (END_STREAM; a reset destroys the stream without an end). */

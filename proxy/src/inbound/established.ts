@@ -4,9 +4,12 @@
  * the others are left alone. HTTP requests need no such list: each one is authorized against the policy in
  * force when it arrives, and one already in flight is never interrupted.
  */
+import type { Socket } from 'node:net';
 import type { HttpRequestView } from '@loom/shared/policy';
 import type { Logger } from '@loom/shared/runtime';
 import type { PolicySnapshot } from '../policy/snapshot.js';
+import { connectPlain } from '../transport/connect.js';
+import { relay } from '../transport/relay.js';
 import type { InboundAuthz } from './authorize.js';
 import type { InboundConnection } from './connection.js';
 
@@ -52,4 +55,44 @@ export class EstablishedConnections {
     }
     if (revoked > 0) this.#log.debug({ event: 'authz.reauthorized', version: snapshot.version, revoked, kept: this.#entries.size }, 'connections re-authorized');
   }
+}
+
+/** What carrying a connection as bytes needs (opaque TCP and tunnels). */
+export interface BytesOptions {
+  readonly appAddress: string;
+  readonly connectTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly authz: InboundAuthz;
+  readonly established: EstablishedConnections;
+  readonly log: Logger;
+}
+
+/** A TCP connection to the application port of `conn`; on failure the error (logged, and the connection marked failed). */
+export async function connectApp(conn: InboundConnection, options: BytesOptions): Promise<Socket | Error> {
+  try {
+    return await connectPlain(options.appAddress, conn.port, options.connectTimeoutMs);
+  } catch (err) {
+    options.log.debug({ event: 'app.connect_failed', peer: conn.peer, port: conn.port, err: err as Error }, 'the application refused the connection');
+    conn.failed = true;
+    return err as Error;
+  }
+}
+
+/**
+ * Relays `client` and `app` both ways until either ends, tracked for re-authorization under the request that
+ * opened it (`http`; undefined for opaque TCP): a policy that denies it resets both sides.
+ */
+export async function carry(conn: InboundConnection, client: Socket, app: Socket, http: HttpRequestView | undefined, options: BytesOptions): Promise<void> {
+  const carried = relay(client, app, { idleTimeoutMs: options.idleTimeoutMs });
+  const untrack = options.established.add({
+    conn,
+    http,
+    close: () => {
+      conn.raw.resetAndDestroy();
+      carried.close(new Error('no longer authorized'));
+    },
+  });
+  const result = await carried.done;
+  untrack();
+  if (result.failure) conn.failed = true;
 }

@@ -6,20 +6,20 @@
  * its own connection only, which is then closed. Requests are shed at the limit, authorized, and forwarded
  * through the undici pools; Upgrade and CONNECT become tunnels.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '@loom/shared/runtime';
 import { isFailure } from '../http/classify.js';
-import { respondH1 } from '../http/respond.js';
+import { createH1Server } from '../http/h1-server.js';
+import { h1RequestView } from '../http/request.js';
+import { refuseMalformed, respondH1 } from '../http/respond.js';
 import type { ProxyMetrics } from '../metrics/families.js';
 import { handOff } from '../transport/detect.js';
 import { abortUpstream, forwardH1, type AppH1Pools } from './app-h1.js';
 import type { InboundAuthz } from './authorize.js';
 import type { InboundConnection } from './connection.js';
-import { clientErrorResponse, rawResponse } from './errors.js';
 import { Exchange } from './exchange.js';
 import type { RequestLimit } from './limit.js';
-import { h1RequestView } from './request.js';
 
 export interface H1InboundOptions {
   readonly maxHeaderBytes: number;
@@ -58,21 +58,11 @@ export class H1Inbound {
 
   constructor(options: H1InboundOptions) {
     this.#options = options;
-    this.#server = createServer({
-      maxHeaderSize: options.maxHeaderBytes,
-      headersTimeout: options.headersTimeoutMs,
-      requestTimeout: 0,
-      keepAliveTimeout: options.idleTimeoutMs,
-      // How often node checks heads in progress against headersTimeout; a fraction of it so 408 comes on time.
-      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(options.headersTimeoutMs / 4))),
-    });
+    this.#server = createH1Server(options);
     this.#server.on('request', this.#onRequest);
     this.#server.on('upgrade', this.#onTunnel);
     this.#server.on('connect', this.#onTunnel);
     this.#server.on('clientError', this.#onClientError);
-    // Node tracks connections for headersTimeout (and closeIdleConnections) only once its server is
-    // 'listening'; this one never listens (connections are handed to it), so start the tracking by hand.
-    this.#server.emit('listening');
   }
 
   /** Open connections. */
@@ -144,14 +134,12 @@ export class H1Inbound {
   /** A request node's parser refused: answer on that connection alone (when nothing else is being answered on it) and close it. */
   readonly #onClientError = (err: Error, socket: Socket): void => {
     const conn = this.#connections.get(socket);
-    const response = clientErrorResponse(err);
-    if (response !== null && conn !== undefined) {
-      this.#options.log.info({ event: 'http.malformed', peer: conn.peer, port: conn.port, identity: conn.identity ?? '', reason: response.message }, 'request refused');
-      conn.unrouted().request(response.status, false, 0);
-      if (socket.writable && conn.inFlight === 0) socket.write(rawResponse(response));
-    }
-    if (conn !== undefined) conn.failed = true;
-    socket.destroySoon();
+    const response = refuseMalformed(socket, 'inbound', err, conn === undefined || conn.inFlight > 0);
+    if (conn === undefined) return;
+    conn.failed = true;
+    if (response === null) return;
+    this.#options.log.info({ event: 'http.malformed', peer: conn.peer, port: conn.port, identity: conn.identity ?? '', reason: response.message }, 'request refused');
+    conn.unrouted().request(response.status, false, 0);
   };
 }
 

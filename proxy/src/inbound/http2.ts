@@ -8,6 +8,7 @@ import { constants, createServer, type Http2Server, type Http2Session, type Inco
 import type { Socket } from 'node:net';
 import type { Logger } from '@loom/shared/runtime';
 import { isFailure } from '../http/classify.js';
+import { h2RequestView } from '../http/request.js';
 import { respondH2 } from '../http/respond.js';
 import type { ProxyMetrics } from '../metrics/families.js';
 import { handOff } from '../transport/detect.js';
@@ -18,7 +19,6 @@ import type { InboundAuthz } from './authorize.js';
 import type { InboundConnection } from './connection.js';
 import { Exchange } from './exchange.js';
 import type { RequestLimit } from './limit.js';
-import { h2RequestView } from './request.js';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = constants;
 

@@ -18,16 +18,17 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { DataPathConfig } from '../config.js';
 import type { EdgeMetrics } from '../metrics/families.js';
 import type { Runtime } from '../runtime.js';
+import { peerOf } from '../transport/address.js';
 import { detect } from '../transport/detect.js';
 import { listen, type Listener } from '../transport/listen.js';
 import { acceptMeshTls, offersAny, readClientHello } from '../transport/tls.js';
 import { MESH_ALPN } from '../wire.js';
-import { acceptDecision, peerOf } from './accept.js';
+import { acceptDecision } from './accept.js';
 import { AppH1Pools } from './app-h1.js';
 import { AppH2Sessions } from './app-h2.js';
 import { InboundAuthz } from './authorize.js';
 import { countConnection, inboundEdgeLabels, InboundConnection } from './connection.js';
-import { EstablishedConnections } from './established.js';
+import { EstablishedConnections, type BytesOptions } from './established.js';
 import { H1Inbound } from './http1.js';
 import { H2Inbound } from './http2.js';
 import { RequestLimit } from './limit.js';
@@ -61,7 +62,7 @@ export function createInbound(cfg: DataPathConfig, rt: Runtime): InboundProxy {
   // The application: HTTP/1.1 through undici pools, h2c sessions, TCP connections (one per connection).
   const pools = new AppH1Pools({ address: cfg.appAddress, connectTimeoutMs: cfg.connectTimeoutMs });
   const sessions = new AppH2Sessions({ address: cfg.appAddress, connectTimeoutMs: cfg.connectTimeoutMs, idleTimeoutMs: cfg.idleTimeoutMs, log });
-  const bytes = { appAddress: cfg.appAddress, connectTimeoutMs: cfg.connectTimeoutMs, idleTimeoutMs: cfg.idleTimeoutMs, authz, established, log };
+  const bytes: BytesOptions = { appAddress: cfg.appAddress, connectTimeoutMs: cfg.connectTimeoutMs, idleTimeoutMs: cfg.idleTimeoutMs, authz, established, log };
   // HTTP servers the accepted connections are handed to.
   const h2 = new H2Inbound({ maxHeaderBytes: cfg.maxHeaderBytes, idleTimeoutMs: cfg.idleTimeoutMs, authz, limit, apps: { h1: pools, h2: sessions }, metrics: rt.metrics, log });
   const h1 = new H1Inbound({
@@ -159,6 +160,7 @@ export function createInbound(cfg: DataPathConfig, rt: Runtime): InboundProxy {
       return;
     }
     const carried = meshProtocol(tls.alpn) as Carried;
+    if (log.isLevelEnabled('debug')) log.debug({ event: 'tls.accepted', peer, port, identity: tls.identity, alpn: tls.alpn, resumed: tls.resumed }, 'mesh connection accepted');
     serve(new InboundConnection({ raw, port, peer, identity: tls.identity, tls: true, carried }, rt.metrics), tls.socket);
   }
 

@@ -10,10 +10,11 @@
  */
 import type { AppProtocol } from '@loom/shared/policy';
 import type { Detection } from '../transport/detect.js';
+import { declaredProtocol, detectedProtocol, type ServeAs } from '../transport/protocol.js';
 import { ALPN_HTTP1, ALPN_HTTP2, ALPN_OPAQUE } from '../wire.js';
 
 /** How the proxy serves a connection (after TLS termination for mesh connections). */
-export type Carried = 'http1' | 'http2' | 'opaque';
+export type Carried = ServeAs;
 
 /** The protocol named by a negotiated mesh ALPN, or null for anything else. */
 export function meshProtocol(alpn: string): Carried | null {
@@ -32,15 +33,8 @@ export function meshProtocol(alpn: string): Carried | null {
 /** The protocol of a plaintext (not mesh TLS) connection. */
 export function plaintextProtocol(detected: Detection['kind'], declared: AppProtocol): Carried {
   if (detected === 'tls') return 'opaque';
-  switch (declared) {
-    case 'http1':
-      return 'http1';
-    case 'http2':
-    case 'grpc':
-      return 'http2';
-    case 'opaque':
-      return 'opaque';
-    case 'detect':
-      return detected === 'http1' || detected === 'http2' ? detected : 'opaque';
-  }
+  const byDeclaration = declaredProtocol(declared);
+  if (byDeclaration !== 'detect') return byDeclaration;
+  const byDetection = detectedProtocol({ kind: detected });
+  return byDetection === 'closed' ? 'opaque' : byDetection;
 }

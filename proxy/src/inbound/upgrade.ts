@@ -7,63 +7,32 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Logger } from '@loom/shared/runtime';
-import { headerSafe } from '../http/respond.js';
-import { relay } from '../transport/relay.js';
-import { DENIED_REASON_HEADER } from '../wire.js';
-import { requestHead } from './app-headers.js';
-import { connectApp } from './app-tcp.js';
-import type { InboundAuthz } from './authorize.js';
+import { requestHead } from '../http/headers.js';
+import { forwardPath, h1RequestView } from '../http/request.js';
+import { rawResponse, type ProxyResponse } from '../http/respond.js';
 import type { InboundConnection } from './connection.js';
-import type { EstablishedConnections } from './established.js';
-import { rawResponse, upstreamFailure, type FailureResponse } from './errors.js';
-import { forwardPath, h1RequestView } from './request.js';
-
-export interface TunnelOptions {
-  readonly appAddress: string;
-  readonly connectTimeoutMs: number;
-  readonly idleTimeoutMs: number;
-  readonly authz: InboundAuthz;
-  readonly established: EstablishedConnections;
-  readonly log: Logger;
-}
+import { carry, connectApp, type BytesOptions } from './established.js';
+import { upstreamFailure } from './errors.js';
 
 /** Writes a proxy response on a socket that has no ServerResponse and closes it after the write. */
-function refuse(socket: Socket, response: FailureResponse, extra?: Readonly<Record<string, string>>): void {
-  if (socket.writable) socket.write(rawResponse(response, extra));
+function refuse(socket: Socket, response: ProxyResponse): void {
+  if (socket.writable) socket.write(rawResponse('inbound', response));
   socket.destroySoon();
 }
 
 /** Serves an Upgrade or CONNECT request on `socket` (the connection's client side) until the tunnel ends. */
-export async function openTunnel(conn: InboundConnection, req: IncomingMessage, socket: Socket, head: Buffer, options: TunnelOptions): Promise<void> {
+export async function openTunnel(conn: InboundConnection, req: IncomingMessage, socket: Socket, head: Buffer, options: BytesOptions): Promise<void> {
   const http = h1RequestView(req);
   const decision = options.authz.check(conn, http);
-  if (decision === null) return refuse(socket, { status: 503, message: 'no policy yet: the proxy has not received its first policy' }, { 'retry-after': '1' });
-  if (!decision.allowed) return refuse(socket, { status: 403, message: decision.reason }, { [DENIED_REASON_HEADER]: headerSafe(decision.reason) });
-  let app: Socket;
-  try {
-    app = await connectApp(options.appAddress, conn.port, options.connectTimeoutMs);
-  } catch (err) {
-    options.log.debug({ event: 'app.connect_failed', peer: conn.peer, port: conn.port, err: err as Error }, 'the application refused the connection');
-    conn.failed = true;
-    return refuse(socket, upstreamFailure(err as Error, conn.port));
-  }
+  if (decision === null) return refuse(socket, { status: 503, message: 'no policy yet: the proxy has not received its first policy', retryAfterSeconds: 1 });
+  if (!decision.allowed) return refuse(socket, { status: 403, message: decision.reason, deniedReason: decision.reason });
+  const app = await connectApp(conn, options);
+  if (app instanceof Error) return refuse(socket, upstreamFailure(app, conn.port));
   if (socket.destroyed) {
     app.destroy();
     return;
   }
   app.write(requestHead(req.method ?? 'GET', forwardPath(req.url ?? '/'), req.httpVersion, req.rawHeaders));
   if (head.length > 0) app.write(head);
-  const carried = relay(socket, app, { idleTimeoutMs: options.idleTimeoutMs });
-  const untrack = options.established.add({
-    conn,
-    http,
-    close: () => {
-      conn.raw.resetAndDestroy();
-      carried.close(new Error('no longer authorized'));
-    },
-  });
-  const result = await carried.done;
-  untrack();
-  if (result.failure) conn.failed = true;
+  await carry(conn, socket, app, http, options);
 }

@@ -22,7 +22,8 @@
  * Requests add `status_code` (HTTP status; `0` when no response) and `outcome` (`success`, `failure`: 5xx,
  * gRPC status other than OK, reset, timeout); the histogram adds `outcome` only.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { SeriesCounter, SeriesGauge, SeriesHistogram, type ObserveHandle, type SeriesHandle } from './series.js';
 
 export type Direction = 'inbound' | 'outbound';
 export type Outcome = 'success' | 'failure';
@@ -47,7 +48,7 @@ export const DURATION_BUCKETS = Object.freeze([0.001, 0.0025, 0.005, 0.01, 0.025
 export type DetectResult = 'http1' | 'http2' | 'tls' | 'opaque' | 'timeout' | 'closed';
 export type DeniedCode = string;
 
-/** Handles for one edge; obtained once per connection/target, so recording a request does no label hashing. */
+/** Handles for one edge; obtained once per connection/target, so recording a request does no label hashing and allocates nothing. */
 export interface EdgeMetrics {
   readonly labels: EdgeLabels;
   /** A finished request/response exchange. `status` 0 = no response; `failure` per the classification above. */
@@ -100,27 +101,27 @@ function edgeKey(l: EdgeLabels): string {
 
 export function proxyMetrics(registry: Registry): ProxyMetrics {
   const registers = [registry];
-  const requests = new Counter<EdgeName | 'status_code' | 'outcome'>({
+  const requests = new SeriesCounter<EdgeName | 'status_code' | 'outcome'>({
     name: METRIC.requests,
     help: 'HTTP requests (gRPC calls included) handled, by edge, status code and outcome.',
     labelNames: [...EDGE, 'status_code', 'outcome'],
     registers,
   });
-  const duration = new Histogram<EdgeName | 'outcome'>({
+  const duration = new SeriesHistogram<EdgeName | 'outcome'>({
     name: METRIC.duration,
     help: 'Time from the request reaching the proxy to the end of the response, in seconds.',
     labelNames: [...EDGE, 'outcome'],
-    buckets: [...DURATION_BUCKETS],
+    buckets: DURATION_BUCKETS,
     registers,
   });
-  const tcpOpen = new Gauge<EdgeName>({ name: METRIC.tcpOpen, help: 'Connections currently open, by edge.', labelNames: [...EDGE], registers });
-  const tcpTotal = new Counter<EdgeName | 'outcome'>({
+  const tcpOpen = new SeriesGauge<EdgeName>({ name: METRIC.tcpOpen, help: 'Connections currently open, by edge.', labelNames: [...EDGE], registers });
+  const tcpTotal = new SeriesCounter<EdgeName | 'outcome'>({
     name: METRIC.tcpTotal,
     help: 'Connections closed, by edge and outcome (failure: reset, refused, timed out).',
     labelNames: [...EDGE, 'outcome'],
     registers,
   });
-  const tcpBytes = new Counter<EdgeName | 'flow'>({
+  const tcpBytes = new SeriesCounter<EdgeName | 'flow'>({
     name: METRIC.tcpBytes,
     help: 'Bytes carried on closed connections, by edge; flow `received` came from the peer, `sent` went to it.',
     labelNames: [...EDGE, 'flow'],
@@ -138,7 +139,7 @@ export function proxyMetrics(registry: Registry): ProxyMetrics {
   updates.inc({ result: 'nack' }, 0);
   const detect = new Counter<'direction' | 'result'>({
     name: METRIC.detect,
-    help: 'Protocol detection on undeclared ports, by result (timeout: nothing arrived within the deadline, treated as opaque).',
+    help: 'Protocol detection from the first bytes of a connection, by direction and result: inbound on every connection (mesh mTLS is result tls), outbound on ports without a declared protocol (timeout: nothing arrived within the deadline, treated as opaque).',
     labelNames: ['direction', 'result'],
     registers,
   });
@@ -149,35 +150,38 @@ export function proxyMetrics(registry: Registry): ProxyMetrics {
 
   const makeEdge = (labels: EdgeLabels): EdgeMetrics => {
     const l = { ...labels };
-    const open = tcpOpen.labels(l);
-    const closedOk = tcpTotal.labels({ ...l, outcome: 'success' });
-    const closedFailed = tcpTotal.labels({ ...l, outcome: 'failure' });
-    const received = tcpBytes.labels({ ...l, flow: 'received' });
-    const sent = tcpBytes.labels({ ...l, flow: 'sent' });
-    const okDuration = duration.labels({ ...l, outcome: 'success' });
-    const failedDuration = duration.labels({ ...l, outcome: 'failure' });
-    // Counter children per status code and outcome, created on first use (status codes are a bounded set).
-    const byStatus = new Map<number, ReturnType<typeof requests.labels>>();
+    // Series appear on first use (an edge that only ever carries requests exports no connection series).
+    let open: SeriesHandle | null = null;
+    let closedOk: SeriesHandle | null = null;
+    let closedFailed: SeriesHandle | null = null;
+    let received: SeriesHandle | null = null;
+    let sent: SeriesHandle | null = null;
+    let okDuration: ObserveHandle | null = null;
+    let failedDuration: ObserveHandle | null = null;
+    // Counter series per status code and outcome, created on first use (status codes are a bounded set).
+    const byStatus = new Map<number, SeriesHandle>();
     return {
       labels: Object.freeze(l),
       request(status, failure, seconds) {
         const key = failure ? -1 - status : status;
-        let child = byStatus.get(key);
-        if (child === undefined) {
-          child = requests.labels({ ...l, status_code: String(status), outcome: failure ? 'failure' : 'success' });
-          byStatus.set(key, child);
+        let series = byStatus.get(key);
+        if (series === undefined) {
+          series = requests.handle({ ...l, status_code: String(status), outcome: failure ? 'failure' : 'success' });
+          byStatus.set(key, series);
         }
-        child.inc();
-        (failure ? failedDuration : okDuration).observe(seconds);
+        series.inc();
+        if (failure) (failedDuration ??= duration.handle({ ...l, outcome: 'failure' })).observe(seconds);
+        else (okDuration ??= duration.handle({ ...l, outcome: 'success' })).observe(seconds);
       },
       connectionOpened() {
-        open.inc();
+        (open ??= tcpOpen.handle(l)).inc();
       },
       connectionClosed(failure, bytesReceived, bytesSent) {
-        open.dec();
-        (failure ? closedFailed : closedOk).inc();
-        if (bytesReceived > 0) received.inc(bytesReceived);
-        if (bytesSent > 0) sent.inc(bytesSent);
+        (open ??= tcpOpen.handle(l)).dec();
+        if (failure) (closedFailed ??= tcpTotal.handle({ ...l, outcome: 'failure' })).inc();
+        else (closedOk ??= tcpTotal.handle({ ...l, outcome: 'success' })).inc();
+        if (bytesReceived > 0) (received ??= tcpBytes.handle({ ...l, flow: 'received' })).inc(bytesReceived);
+        if (bytesSent > 0) (sent ??= tcpBytes.handle({ ...l, flow: 'sent' })).inc(bytesSent);
       },
     };
   };

@@ -11,6 +11,7 @@
  */
 import type { PreparedOutboundPort } from '@loom/shared/policy';
 import type { PolicySnapshot } from '../policy/snapshot.js';
+import { formatAddress } from '../transport/address.js';
 import type { SocketAddress } from '../transport/orig-dst.js';
 
 export type Discovery =
@@ -52,11 +53,6 @@ export function resolve(dst: SocketAddress, snapshot: PolicySnapshot): Resolved 
 }
 
 const DIRECT: Discovery = Object.freeze({ kind: 'direct' });
-
-/** `ip:port`, IPv6 in brackets. */
-export function formatAddress(a: SocketAddress): string {
-  return a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
-}
 
 /** Loopback, unspecified, or one of `interfaces`. */
 export function localAddressCheck(interfaces: readonly string[]): (address: string) => boolean {

@@ -21,8 +21,8 @@ import type { EdgeMetrics } from '../metrics/families.js';
 import type { Runtime } from '../runtime.js';
 import { ALPN_HTTP2, type MeshAlpn } from '../wire.js';
 import { connectFailed, connectSucceeded, newLoad, pick, type Candidate, type Load } from './balance.js';
-import { connectMesh, connectPlain, ConnectError } from './connect.js';
-import { formatAddress } from './discover.js';
+import { formatAddress } from '../transport/address.js';
+import { connectMesh, connectPlain, ConnectError } from '../transport/connect.js';
 import { H2Origin } from './session.js';
 
 /** The endpoint is meshed but the proxy holds no certificate yet: nothing can be sent to it. */
@@ -92,8 +92,9 @@ export class EndpointHandle {
       connectMesh({ address: this.address, port: this.port, alpn, secureContext, checkServerIdentity: check, timeoutMs: cfg.connectTimeoutMs, session, onSession: this.#keepSession });
     const session = this.#tlsSession;
     if (session === undefined) return attempt(undefined);
-    // A peer may refuse to resume with a handshake failure instead of a full handshake (a TLS server without a
-    // session id context does): try once more without, and stop offering sessions to that peer.
+    // Loom proxies resume sessions (their server contexts have a session id context); a peer without one (an older
+    // proxy during a rollout, another TLS server) fails the handshake instead of falling back to a full one: try
+    // once more without a session, and stop offering sessions to that peer. The request never sees the failure.
     return attempt(session).catch((err: unknown) => {
       if (!(err instanceof ConnectError) || !err.inHandshake) throw err;
       this.#resumable = false;

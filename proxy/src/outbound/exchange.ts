@@ -11,8 +11,9 @@
  * - a connect failure (refused, TLS, wrong identity) before anything was sent ejects the endpoint and tries
  *   another one once — safe, since the request was not sent; then 502;
  * - no certificate held yet for a meshed endpoint: 503 `no mesh certificate yet`;
- * - the upstream resets the stream before responding: 502; after responding: the application's response is
- *   reset too (HTTP/1: connection destroyed; HTTP/2: RST_STREAM with the upstream's code);
+ * - the upstream resets the stream (or its connection is lost) before responding: 502; after responding: the
+ *   application's response is reset too (HTTP/1: connection destroyed; HTTP/2: RST_STREAM INTERNAL_ERROR), so a
+ *   truncated response never looks complete;
  * - the application goes away (HTTP/1 close, HTTP/2 RST_STREAM): the upstream stream is cancelled.
  * There is no response deadline by default (streaming responses may last).
  */
@@ -39,6 +40,10 @@ export interface ExchangeDeps {
 }
 
 const EXCHANGE = Symbol('loom.outbound.exchange');
+
+/** `session.request` options (node copies them): shared, not built per request. */
+const REQUEST_WITH_BODY = Object.freeze({ endStream: false });
+const REQUEST_WITHOUT_BODY = Object.freeze({ endStream: true });
 
 interface Tagged {
   [EXCHANGE]?: Exchange;
@@ -97,7 +102,7 @@ export abstract class Exchange {
   abstract respondProxy(response: ProxyResponse): boolean;
   /** The request as split `matches` see it. */
   abstract requestView(): HttpRequestView;
-  /** Cuts the application's response (`code`: the upstream's RST_STREAM code). */
+  /** Cuts the application's response (`code`: the upstream's RST_STREAM code, for the log). */
   abstract reset(code: number): void;
   /** Sends to an unmeshed endpoint without HTTP/2 (HTTP/1 applications). */
   abstract sendPlain(handle: EndpointHandle): void;
@@ -203,7 +208,7 @@ export abstract class Exchange {
     }
     let up: ClientHttp2Stream;
     try {
-      up = session.request(this.upstreamHeaders(), { endStream: !this.hasBody });
+      up = session.request(this.upstreamHeaders(), this.hasBody ? REQUEST_WITH_BODY : REQUEST_WITHOUT_BODY);
     } catch (err) {
       // The session closed between being picked and used (GOAWAY, error): nothing was sent, and the endpoint
       // did nothing wrong. Once more on a new session.
@@ -293,10 +298,27 @@ export abstract class Exchange {
       return;
     }
     this.#sink = sink;
-    // Ended by hand: node's HTTP/2 streams also emit 'end' when reset, which must not end the response normally.
-    up.pipe(sink, { end: false });
+    // The body is relayed by shared listeners (no `pipe`: it allocates a dozen closures per call), with
+    // backpressure: the upstream pauses while the application's side is full, and resumes on its 'drain' (the
+    // sink is the application's response or stream, tagged with this exchange by finishOnClose). Ended by hand:
+    // node's HTTP/2 streams also emit 'end' when reset, which must not end the response normally.
+    sink.on('drain', Exchange.#onSinkDrain);
+    up.on('data', Exchange.#onUpData);
     up.once('end', Exchange.#onEnd);
   }
+
+  static readonly #onUpData = function (this: ClientHttp2Stream, chunk: Buffer): void {
+    const ex = exchangeOf(this);
+    if (ex === undefined || ex.done) return;
+    const sink = ex.#sink;
+    if (sink === null || sink.destroyed) return;
+    if (!sink.write(chunk)) this.pause();
+  };
+
+  static readonly #onSinkDrain = function (this: object): void {
+    const up = exchangeOf(this)?.upstream;
+    if (up != null && !up.destroyed) up.resume();
+  };
 
   #sink: Writable | null = null;
 

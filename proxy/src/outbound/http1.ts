@@ -10,20 +10,23 @@
  * Malformed requests (conflicting Content-Length/Transfer-Encoding, oversized heads, heads too slow to
  * arrive) get a minimal 400/431/408 on their own connection, which then closes; nothing else is affected.
  */
-import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders, IncomingHttpStatusHeader, OutgoingHttpHeaders } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { HttpRequestView } from '@loom/shared/policy';
 import type { Dispatcher } from 'undici';
-import { h1RequestToH2, h2ResponseToH1 } from '../http/headers.js';
-import { respondH1, type ProxyResponse } from '../http/respond.js';
+import { createH1Server } from '../http/h1-server.js';
+import { h1RequestToH1, h1RequestToH2, h1ResponseToH1, h2ResponseToH1, requestHead } from '../http/headers.js';
+import { h1RequestView } from '../http/request.js';
+import { h1HasBody, RequestBody } from '../http/request-body.js';
+import { rawResponse, refuseMalformed, respondH1, type ProxyResponse } from '../http/respond.js';
+import { peerOf } from '../transport/address.js';
 import { handOff } from '../transport/detect.js';
-import { ALPN_HTTP1, DENIED_REASON_HEADER } from '../wire.js';
+import { ALPN_HTTP1 } from '../wire.js';
 import type { EndpointHandle } from './endpoints.js';
 import { NoCertificateError } from './endpoints.js';
 import { Exchange, type ExchangeDeps } from './exchange.js';
-import { plainRequestHeaders, plainResponseHeaders, rawResponse, requestHead } from './h1-headers.js';
 import { admit, denied, dispatch, planRequest, type AppConnection, type HttpContext } from './requests.js';
 import { carry, open } from './tcp.js';
 
@@ -32,17 +35,14 @@ export class H1Exchange extends Exchange {
   readonly bodyEndIsFinal = true;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  readonly hasBody: boolean;
   #call: UndiciCall | null = null;
 
   constructor(deps: ExchangeDeps, conn: AppConnection, req: IncomingMessage, res: ServerResponse) {
     super(deps, conn.edge);
     this.req = req;
     this.res = res;
-  }
-
-  get hasBody(): boolean {
-    const length = this.req.headers['content-length'];
-    return length !== undefined ? length !== '0' : this.req.headers['transfer-encoding'] !== undefined;
+    this.hasBody = h1HasBody(req.rawHeaders);
   }
 
   get body(): IncomingMessage {
@@ -55,10 +55,7 @@ export class H1Exchange extends Exchange {
 
   upstreamHeaders(): OutgoingHttpHeaders {
     const { req } = this;
-    const headers = h1RequestToH2(req.method ?? 'GET', req.url ?? '/', req.httpVersion, req.rawHeaders);
-    // node:http already answered `100 Continue` to the application.
-    delete headers.expect;
-    return headers;
+    return h1RequestToH2(req.method ?? 'GET', req.url ?? '/', req.httpVersion, req.rawHeaders);
   }
 
   respond(headers: IncomingHttpHeaders & IncomingHttpStatusHeader, endStream: boolean): ServerResponse | null {
@@ -74,10 +71,13 @@ export class H1Exchange extends Exchange {
     if (this.wantsTrailers) this.res.addTrailers(trailers);
   }
 
-  /** The client declared it accepts trailers (`te: trailers`); otherwise they are dropped. */
+  /** The client declared it accepts trailers (`te: trailers`); otherwise they are dropped. Asked only when trailers came. */
   get wantsTrailers(): boolean {
-    const te = this.req.headers.te;
-    return typeof te === 'string' && te.toLowerCase().includes('trailers');
+    const raw = this.req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      if (raw[i]!.length === 2 && raw[i]!.toLowerCase() === 'te' && raw[i + 1]!.toLowerCase().includes('trailers')) return true;
+    }
+    return false;
   }
 
   respondProxy(response: ProxyResponse): boolean {
@@ -96,8 +96,9 @@ export class H1Exchange extends Exchange {
       {
         path: req.url ?? '/',
         method: req.method ?? 'GET',
-        headers: plainRequestHeaders(req.rawHeaders),
-        body: this.hasBody ? req : null,
+        headers: h1RequestToH1(req.rawHeaders),
+        // undici destroys the body it was given when the upstream stops reading early; not the application's request.
+        body: this.hasBody ? new RequestBody(req) : null,
       },
       call,
     );
@@ -114,18 +115,6 @@ export class H1Exchange extends Exchange {
   describe(): string {
     return `${this.req.method ?? ''} ${this.req.url ?? ''}`;
   }
-}
-
-/** An HTTP/1 request as split `matches` see it (repeated headers joined with `, `, as node joins them). */
-export function h1RequestView(req: IncomingMessage): HttpRequestView {
-  return {
-    method: req.method ?? 'GET',
-    path: req.url ?? '/',
-    headers: (name) => {
-      const v = req.headers[name];
-      return Array.isArray(v) ? v.join(', ') : v;
-    },
-  };
 }
 
 /** One HTTP/1 request to an unmeshed endpoint through undici's dispatch API. */
@@ -157,7 +146,7 @@ class UndiciCall implements Dispatcher.DispatchHandler {
     ex.answered(statusCode);
     const grpc = headers['grpc-status'];
     if (typeof grpc === 'string') ex.grpcStatus = grpc;
-    const list = plainResponseHeaders((controller.rawHeaders as (string | Buffer)[] | null | undefined) ?? flatten(headers));
+    const list = h1ResponseToH1(headers);
     if (ex.deps.closing()) list.push('connection', 'close');
     if (statusMessage !== undefined && statusMessage !== '') ex.res.writeHead(statusCode, statusMessage, list);
     else ex.res.writeHead(statusCode, list);
@@ -179,7 +168,7 @@ class UndiciCall implements Dispatcher.DispatchHandler {
     const grpc = trailers['grpc-status'];
     if (typeof grpc === 'string') ex.grpcStatus = grpc;
     if (ex.done) return;
-    if (ex.wantsTrailers && Object.keys(trailers).length > 0) ex.res.addTrailers(trailers);
+    if (hasAny(trailers) && ex.wantsTrailers) ex.res.addTrailers(trailers);
     ex.res.end();
   }
 
@@ -209,13 +198,9 @@ function isConnectError(err: Error): boolean {
   return typeof code !== 'string' || !code.startsWith('UND_ERR_') || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_SOCKET';
 }
 
-function flatten(headers: IncomingHttpHeaders): string[] {
-  const out: string[] = [];
-  for (const [name, value] of Object.entries(headers)) {
-    if (Array.isArray(value)) for (const v of value) out.push(name, v);
-    else if (value !== undefined) out.push(name, value);
-  }
-  return out;
+function hasAny(headers: IncomingHttpHeaders): boolean {
+  for (const name in headers) if (headers[name] !== undefined) return true;
+  return false;
 }
 
 /** The HTTP/1 server all HTTP/1 application connections are handed to. */
@@ -226,23 +211,11 @@ export class Http1Server {
 
   constructor(ctx: HttpContext) {
     this.#ctx = ctx;
-    const { cfg } = ctx;
-    this.#server = createServer({
-      maxHeaderSize: cfg.maxHeaderBytes,
-      headersTimeout: cfg.headersTimeoutMs,
-      keepAliveTimeout: cfg.idleTimeoutMs,
-      // No deadline for whole requests: bodies may stream for long. Heads are bounded by headersTimeout.
-      requestTimeout: 0,
-      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(cfg.headersTimeoutMs / 4))),
-      noDelay: true,
-    });
+    this.#server = createH1Server(ctx.cfg);
     this.#server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res));
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onTunnel(req, socket as Socket, head));
     this.#server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onTunnel(req, socket as Socket, head));
-    this.#server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => this.#onClientError(err, socket as Socket));
-    // The server never listens (connections are handed to it), but its header-timeout checks start on
-    // 'listening': without them a client could hold a connection open with a head that never completes.
-    this.#server.emit('listening');
+    this.#server.on('clientError', (err: Error, socket: Duplex) => this.#onClientError(err, socket as Socket));
   }
 
   accept(socket: Socket, conn: AppConnection): void {
@@ -273,15 +246,11 @@ export class Http1Server {
     dispatch(ctx, conn, ex);
   }
 
-  #onClientError(err: Error & { code?: string }, socket: Socket): void {
+  #onClientError(err: Error, socket: Socket): void {
+    // A response of node's own is under way on the connection (the parser failed mid-body): do not interleave.
     const busy = (socket as { _httpMessage?: unknown })._httpMessage != null;
-    if (err.code === 'ECONNRESET' || !socket.writable || busy) {
-      socket.destroy();
-      return;
-    }
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    this.#ctx.log.debug({ event: 'http.malformed', peer: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`, reason: err.message, status }, 'malformed HTTP/1 request refused');
-    socket.end(rawResponse(status, STATUS_CODES[status] ?? 'Bad Request', ''));
+    const response = refuseMalformed(socket, 'outbound', err, busy);
+    if (response !== null) this.#ctx.log.debug({ event: 'http.malformed', peer: peerOf(socket), reason: response.message, status: response.status }, 'malformed HTTP/1 request refused');
   }
 
   /** An Upgrade or CONNECT request: a connection of its own to an endpoint, then bytes both ways. */
@@ -296,27 +265,16 @@ export class Http1Server {
     const plan = planRequest(ctx, conn, { requestView: () => h1RequestView(req) });
     if ('kind' in plan) {
       denied(ctx.rt, ctx.log, plan, `${req.method ?? ''} ${req.url ?? ''}`);
-      socket.end(rawResponse(403, 'Forbidden', plan.reason, { [DENIED_REASON_HEADER]: plan.reason }));
+      socket.end(rawResponse('outbound', { status: 403, message: plan.reason, deniedReason: plan.reason }));
       return;
     }
     const requestBytes = requestHead(req.method ?? 'GET', req.url ?? '/', req.httpVersion, req.rawHeaders);
     open(plan, ALPN_HTTP1, ctx.exchange.now).then(
-      ({ handle, socket: upstream }) => {
-        const edge = handle.edge(plan.service, plan.route);
-        edge.connectionOpened();
-        if (socket.destroyed) {
-          upstream.destroy();
-          edge.connectionClosed(true, 0, 0);
-          return;
-        }
-        upstream.write(requestBytes);
-        if (head.length > 0) upstream.write(head);
-        carry(socket, upstream, edge, ctx.log, handle.where);
-      },
+      (opened) => carry(socket, opened, opened.handle.edge(plan.service, plan.route), ctx.log, [requestBytes, head]),
       (err: Error) => {
-        const status = err instanceof NoCertificateError ? 503 : 502;
         ctx.log.debug({ event: 'tunnel.connect_failed', dst_service: plan.service, reason: err.message }, 'upgrade refused: no endpoint could be reached');
-        if (!socket.destroyed) socket.end(rawResponse(status, STATUS_CODES[status] ?? '', err.message));
+        const response: ProxyResponse = err instanceof NoCertificateError ? { status: 503, message: err.message, retryAfterSeconds: 1 } : { status: 502, message: err.message };
+        if (!socket.destroyed) socket.end(rawResponse('outbound', response));
       },
     ).catch((err: unknown) => {
       ctx.log.error({ event: 'tunnel.failed', err: err as Error }, 'tunnelling an upgraded request failed');

@@ -8,9 +8,14 @@ import { performServerHandshake, type IncomingHttpHeaders, type IncomingHttpStat
 import type { Socket } from 'node:net';
 import type { HttpRequestView } from '@loom/shared/policy';
 import { h2RequestToH2 } from '../http/headers.js';
+import { h2RequestView } from '../http/request.js';
 import { respondH2, type ProxyResponse } from '../http/respond.js';
 import { Exchange, exchangeOf, type ExchangeDeps } from './exchange.js';
 import { admit, dispatch, type AppConnection, type HttpContext } from './requests.js';
+
+/** `respond` options (node only reads them): shared, not built per response. */
+const RESPOND_END = Object.freeze({ endStream: true });
+const RESPOND_TRAILERS = Object.freeze({ waitForTrailers: true });
 
 export class H2Exchange extends Exchange {
   readonly fromH2 = true;
@@ -44,10 +49,10 @@ export class H2Exchange extends Exchange {
     const { stream } = this;
     if (stream.closed || stream.destroyed) return null;
     if (endStream) {
-      stream.respond(headers, { endStream: true });
+      stream.respond(headers, RESPOND_END);
       return null;
     }
-    stream.respond(headers, { waitForTrailers: true });
+    stream.respond(headers, RESPOND_TRAILERS);
     stream.once('wantTrailers', H2Exchange.#onWantTrailers);
     return stream;
   }
@@ -67,8 +72,13 @@ export class H2Exchange extends Exchange {
     return respondH2(this.stream, 'outbound', response);
   }
 
+  /**
+   * RST_STREAM(INTERNAL_ERROR) to the application, whatever the upstream's code: `close(code)` ends the writable
+   * side first and may send END_STREAM before the reset (a truncated response looking whole), and node's clients
+   * report a CANCEL (the code node gives streams whose connection was lost) as a plain end, not an error.
+   */
   reset(code: number): void {
-    if (!this.stream.closed && !this.stream.destroyed) this.stream.close(code);
+    if (!this.stream.closed && !this.stream.destroyed) this.stream.destroy(new Error(`the upstream reset the stream (code ${code})`));
   }
 
   sendPlain(): void {
@@ -77,24 +87,16 @@ export class H2Exchange extends Exchange {
   }
 
   requestView(): HttpRequestView {
-    const { headers } = this;
-    return {
-      method: str(headers[':method']) ?? 'GET',
-      path: str(headers[':path']) ?? '/',
-      headers: (name) => str(headers[name]),
-    };
+    return h2RequestView(this.headers);
   }
 
   describe(): string {
-    return `${str(this.headers[':method']) ?? ''} ${str(this.headers[':path']) ?? ''}`;
+    const { headers } = this;
+    return `${headers[':method'] ?? ''} ${headers[':path'] ?? ''}`;
   }
 }
 
 const ignore = (): void => {};
-
-function str(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v.join(', ') : v;
-}
 
 /** Serves HTTP/2 application connections. */
 export class Http2Sessions {

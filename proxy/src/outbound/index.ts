@@ -5,7 +5,7 @@
  * 1. accept — the connection and its original destination (`rt.origDst`);
  * 2. discover — what the policy says about that destination (`discover.ts`): a logical service, passthrough,
  *    deny, or a connection that must be refused (not redirected, or a loop back into the proxy);
- * 3. protocol — declared on the Service port, else detected from the first bytes (`protocol.ts`);
+ * 3. protocol — declared on the Service port, else detected from the first bytes (`transport/protocol.ts`);
  * 4. HTTP (`http1.ts`, `http2.ts`), per request — logical: the TrafficSplit choice (`logical.ts`); concrete: the
  *    balancer over the chosen endpoint list; endpoint: the pooled connection to it (`exchange.ts`,
  *    `endpoints.ts`, `session.ts`);
@@ -25,17 +25,18 @@ import type { PreparedOutboundPort } from '@loom/shared/policy';
 import type { DataPathConfig } from '../config.js';
 import type { EdgeMetrics } from '../metrics/families.js';
 import type { Runtime } from '../runtime.js';
+import { formatAddress, peerOf } from '../transport/address.js';
 import { detect } from '../transport/detect.js';
 import { listen, type Listener } from '../transport/listen.js';
 import type { SocketAddress } from '../transport/orig-dst.js';
-import { discover, formatAddress, localAddressCheck, type Discovery } from './discover.js';
+import { discover, localAddressCheck, type Discovery } from './discover.js';
 import { Endpoints } from './endpoints.js';
 import type { ExchangeDeps } from './exchange.js';
 import { Http1Server } from './http1.js';
 import { Http2Sessions } from './http2.js';
 import { Router, type Destination } from './logical.js';
 import { serviceName } from './names.js';
-import { declaredProtocol, detectedProtocol, type ServeAs } from './protocol.js';
+import { declaredProtocol, detectedProtocol, type ServeAs } from '../transport/protocol.js';
 import { denied, type AppConnection, type HttpContext } from './requests.js';
 import { forwardTcp, type TcpDeps } from './tcp.js';
 
@@ -209,10 +210,6 @@ export function createOutbound(cfg: DataPathConfig, rt: Runtime, options: Outbou
       return { connections: listener?.connections.size ?? 0, requests: inflight.count, endpoints: endpoints.size, sessions: endpoints.sessions };
     },
   };
-}
-
-function peerOf(socket: Socket): string {
-  return `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`;
 }
 
 function interfaceAddresses(): string[] {

@@ -7,7 +7,8 @@ import type { Logger } from '@loom/shared/runtime';
 import type { DataPathConfig } from '../config.js';
 import type { EdgeMetrics } from '../metrics/families.js';
 import type { Runtime } from '../runtime.js';
-import { formatAddress, UNKNOWN_DESTINATION, type Discovery } from './discover.js';
+import { formatAddress } from '../transport/address.js';
+import { UNKNOWN_DESTINATION, type Discovery } from './discover.js';
 import type { Exchange, ExchangeDeps } from './exchange.js';
 import type { Destination, Plan, Router } from './logical.js';
 

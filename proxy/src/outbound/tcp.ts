@@ -13,7 +13,7 @@ import type { EdgeMetrics } from '../metrics/families.js';
 import { relay } from '../transport/relay.js';
 import { ALPN_OPAQUE, type MeshAlpn } from '../wire.js';
 import { abandoned, answered, started } from './balance.js';
-import { ConnectError } from './connect.js';
+import { ConnectError } from '../transport/connect.js';
 import { NoCertificateError, type EndpointHandle } from './endpoints.js';
 import type { Plan } from './logical.js';
 
@@ -62,16 +62,7 @@ export interface TcpDeps {
 /** Relays the application's connection `socket` (maybe with bytes already buffered) to an endpoint of `plan`. */
 export function forwardTcp(socket: Socket, plan: Plan, deps: TcpDeps): void {
   open(plan, ALPN_OPAQUE, deps.now).then(
-    ({ handle, socket: upstream }) => {
-      const edge = handle.edge(plan.service, '');
-      edge.connectionOpened();
-      if (socket.destroyed) {
-        upstream.destroy();
-        edge.connectionClosed(true, 0, 0);
-        return;
-      }
-      carry(socket, upstream, edge, deps.log, handle.where);
-    },
+    (opened) => carry(socket, opened, opened.handle.edge(plan.service, ''), deps.log),
     (err: Error) => {
       const edge = deps.logicalEdge(plan.service);
       edge.connectionOpened();
@@ -85,8 +76,21 @@ export function forwardTcp(socket: Socket, plan: Plan, deps: TcpDeps): void {
   });
 }
 
-/** Relays both ways until either side ends; counts the connection on `edge`. */
-export function carry(app: Socket, upstream: Socket, edge: EdgeMetrics, log: Logger, where: string): void {
+/**
+ * Relays the application's connection and the one `opened` to an endpoint both ways until either side ends,
+ * counted on `edge`; `preamble` is written upstream first (a tunnelled request's head and early bytes). When the
+ * application went away while the endpoint was being reached, the new connection is closed at once.
+ */
+export function carry(app: Socket, opened: Opened, edge: EdgeMetrics, log: Logger, preamble: readonly (string | Buffer)[] = []): void {
+  const { socket: upstream, handle } = opened;
+  const where = handle.where;
+  edge.connectionOpened();
+  if (app.destroyed) {
+    upstream.destroy();
+    edge.connectionClosed(true, 0, 0);
+    return;
+  }
+  for (const bytes of preamble) if (bytes.length > 0) upstream.write(bytes);
   relay(app, upstream).done.then(
     (r) => {
       edge.connectionClosed(r.failure, r.bytesFromB, r.bytesFromA);

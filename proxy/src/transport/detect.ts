@@ -1,6 +1,7 @@
 /**
- * Protocol detection on undeclared ports (DESIGN §6): wait for the client's first bytes, at most `timeoutMs`,
- * classify them, and put them back so the next stage reads the stream from its start.
+ * Protocol detection (DESIGN §6): wait for the client's first bytes, at most `timeoutMs`, classify them, and put
+ * them back so the next stage reads the stream from its start. The outbound proxy detects on ports without a
+ * declared protocol; the inbound proxy on every connection (mesh TLS, or the plaintext protocol).
  *
  * Handing a detected socket to a node:http or node:http2 server (`handOff`): both servers pick up bytes already
  * buffered on the socket, but differently. The HTTP/1 server needs the socket flowing again (`resume()`); an
@@ -8,6 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
+import { peek } from './peek.js';
 
 export type DetectedProtocol = 'http1' | 'http2' | 'tls' | 'opaque';
 
@@ -26,50 +28,47 @@ const METHODS = new Set([
   'PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK', 'REPORT', 'SEARCH', 'PURGE',
 ]);
 
-/** Classifies the first bytes a client sent. Pure. */
-export function classify(first: Buffer): DetectedProtocol {
-  if (first.length === 0) return 'opaque';
+/** Every proper prefix of `METHOD ` (the method and the space after it): bytes that may still become HTTP/1. */
+const METHOD_PREFIXES = new Set<string>();
+for (const method of METHODS) for (let n = 1; n <= method.length; n++) METHOD_PREFIXES.add(method.slice(0, n));
+/** The longest such prefix. */
+const MAX_PREFIX = Math.max(...[...METHODS].map((m) => m.length));
+
+/**
+ * Classifies the first bytes a client sent. Pure. `incomplete`: too few bytes to tell, a proper prefix of a
+ * request line's method (`GE`, `POS`, `GET` without its space): read more before deciding.
+ */
+export function classify(first: Buffer): DetectedProtocol | 'incomplete' {
+  if (first.length === 0) return 'incomplete';
   // TLS record: handshake (22), version major 3.
   if (first[0] === 0x16 && (first.length < 2 || first[1] === 0x03)) return 'tls';
   const n = Math.min(first.length, H2_PREFACE.length);
   if (n >= 3 && first.subarray(0, n).equals(H2_PREFACE.subarray(0, n))) return 'http2';
   const space = first.indexOf(0x20);
   if (space > 0 && space <= 10 && METHODS.has(first.toString('latin1', 0, space))) return 'http1';
+  if (space === -1 && first.length <= MAX_PREFIX && METHOD_PREFIXES.has(first.toString('latin1'))) return 'incomplete';
   return 'opaque';
 }
 
 /**
- * Waits for the first chunk (or `timeoutMs`), classifies it and unshifts it back. The socket is left paused with
- * the chunk buffered. Never rejects; a socket error during detection yields `closed` (the caller destroys it).
+ * Waits for the first bytes (at most `timeoutMs` in all), classifies them and gives them back to the socket. When
+ * they are too few to tell (a method cut short), it keeps reading until they are, or the deadline: then what
+ * arrived is opaque. The socket is left paused with the bytes buffered. Never rejects; a socket error, or the
+ * client ending before anything classifiable arrived, yields `closed` (the caller destroys the socket).
  */
-export function detect(socket: Socket, timeoutMs: number): Promise<Detection> {
-  return new Promise<Detection>((resolve) => {
-    // eslint-disable-next-line prefer-const -- assigned after `done`, which clears it, is defined
-    let timer: NodeJS.Timeout | undefined;
-    const done = (result: Detection): void => {
-      clearTimeout(timer);
-      socket.removeListener('data', onData);
-      socket.removeListener('end', onEnd);
-      socket.removeListener('close', onEnd);
-      socket.removeListener('error', onEnd);
-      resolve(result);
-    };
-    const onData = (chunk: Buffer): void => {
-      socket.pause();
-      socket.unshift(chunk);
-      done({ kind: classify(chunk) });
-    };
-    const onEnd = (): void => done({ kind: 'closed' });
-    timer = setTimeout(() => {
-      socket.pause();
-      done({ kind: 'timeout' });
-    }, timeoutMs);
-    socket.on('data', onData);
-    socket.once('end', onEnd);
-    socket.once('close', onEnd);
-    socket.once('error', onEnd);
-  });
+export async function detect(socket: Socket, timeoutMs: number): Promise<Detection> {
+  const peeked = await peek(socket, timeoutMs, classify);
+  switch (peeked.kind) {
+    case 'decided':
+      return { kind: peeked.value };
+    case 'timeout':
+      return { kind: peeked.partial ? 'opaque' : 'timeout' };
+    case 'closed':
+      return CLOSED;
+  }
 }
+
+const CLOSED: Detection = Object.freeze({ kind: 'closed' });
 
 /** Gives a socket (possibly with detected bytes buffered) to an HTTP/1 or HTTP/2 server. */
 export function handOff(server: EventEmitter, socket: Socket, protocol: 'http1' | 'http2'): void {

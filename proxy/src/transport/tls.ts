@@ -4,8 +4,9 @@
  * proxy; any other TLS is an unmeshed client talking TLS to the application, carried as opaque bytes.
  */
 import type { Socket } from 'node:net';
-import { TLSSocket, type SecureContext } from 'node:tls';
+import { TLSSocket, type PeerCertificate, type SecureContext } from 'node:tls';
 import { peerSpiffeId } from '../identity/tls.js';
+import { peek } from './peek.js';
 
 // ---- ClientHello ------------------------------------------------------------------------------------------
 
@@ -124,34 +125,21 @@ export type ClientHelloRead =
  * Reads until the ClientHello is complete (or proves not to be one), then puts every byte back: the socket is
  * left paused with them buffered, for a TLSSocket (or a relay) to read from the start. Never rejects.
  */
-export function readClientHello(socket: Socket, timeoutMs: number): Promise<ClientHelloRead> {
-  return new Promise<ClientHelloRead>((resolve) => {
-    let buffered: Buffer | null = null;
-    const finish = (result: ClientHelloRead): void => {
-      clearTimeout(timer);
-      socket.removeListener('data', onData);
-      socket.removeListener('end', onEnd);
-      socket.removeListener('close', onEnd);
-      socket.removeListener('error', onEnd);
-      socket.pause();
-      if (buffered !== null) socket.unshift(buffered);
-      resolve(result);
-    };
-    const onData = (chunk: Buffer): void => {
-      buffered = buffered === null ? chunk : Buffer.concat([buffered, chunk]);
-      const alpn = clientHelloAlpn(buffered);
-      if (alpn === 'incomplete') return;
-      finish(alpn === 'not-tls' ? { kind: 'not-tls' } : { kind: 'hello', alpn });
-    };
-    const onEnd = (): void => finish({ kind: 'closed' });
-    const timer = setTimeout(() => finish({ kind: 'timeout' }), timeoutMs);
-    socket.on('data', onData);
-    socket.once('end', onEnd);
-    socket.once('close', onEnd);
-    socket.once('error', onEnd);
-    socket.resume();
-  });
+export async function readClientHello(socket: Socket, timeoutMs: number): Promise<ClientHelloRead> {
+  const peeked = await peek(socket, timeoutMs, clientHelloAlpn);
+  switch (peeked.kind) {
+    case 'decided':
+      return peeked.value === 'not-tls' ? NOT_TLS : { kind: 'hello', alpn: peeked.value };
+    case 'timeout':
+      return TIMEOUT;
+    case 'closed':
+      return CLOSED;
+  }
 }
+
+const NOT_TLS: ClientHelloRead = Object.freeze({ kind: 'not-tls' });
+const TIMEOUT: ClientHelloRead = Object.freeze({ kind: 'timeout' });
+const CLOSED: ClientHelloRead = Object.freeze({ kind: 'closed' });
 
 /** True when `offered` names one of `ours`. */
 export function offersAny(offered: readonly string[], ours: readonly string[]): boolean {
@@ -162,7 +150,7 @@ export function offersAny(offered: readonly string[], ours: readonly string[]): 
 // ---- termination ------------------------------------------------------------------------------------------
 
 export interface MeshTlsOptions {
-  /** The server context (our certificate, the trust bundle as the only roots). */
+  /** The server context (our certificate, the trust bundle as the only roots; a session id context for resumption). */
   readonly secureContext: SecureContext;
   readonly alpn: readonly string[];
   /** The handshake must finish within this long. */
@@ -170,7 +158,8 @@ export interface MeshTlsOptions {
 }
 
 export type MeshTlsResult =
-  | { readonly ok: true; readonly socket: TLSSocket; readonly identity: string; readonly alpn: string }
+  /** `resumed`: a TLS session resumed from a ticket (the identity is the one its first handshake verified). */
+  | { readonly ok: true; readonly socket: TLSSocket; readonly identity: string; readonly alpn: string; readonly resumed: boolean }
   /** `reason`: one sentence for the log. The raw socket is destroyed. */
   | { readonly ok: false; readonly reason: string };
 
@@ -188,6 +177,18 @@ function verifyError(socket: TLSSocket): Error | null {
   const handle = (socket as unknown as { _handle?: VerifyingHandle | null })._handle;
   if (typeof handle?.verifyError !== 'function') return new Error('the TLS handle offers no verification result');
   return handle.verifyError();
+}
+
+/**
+ * A resumed session carries the client certificate verified by its first handshake, with that verdict; OpenSSL
+ * does not check it again (every other check below does run again). A ticket may outlive the certificate
+ * (tickets last `MESH_SESSION_TIMEOUT_S` of identity/tls.ts, a short-lived certificate can expire sooner): such a
+ * session is refused like an expired certificate. A changed trust bundle needs no check here: it comes with a
+ * new server context, whose new ticket keys make older tickets unusable.
+ */
+function expiredOnResumption(certificate: PeerCertificate, now: number): boolean {
+  const notAfter = Date.parse(certificate.valid_to);
+  return !(notAfter > now);
 }
 
 /** `unable to verify the first certificate (UNABLE_TO_VERIFY_LEAF_SIGNATURE)`, without Node's hints after `;`. */
@@ -229,7 +230,10 @@ export function acceptMeshTls(raw: Socket, options: MeshTlsOptions): Promise<Mes
       if (settled) return;
       const refused = verifyError(socket);
       if (refused !== null) return fail(`client certificate refused: ${describeVerifyError(refused)}`);
-      const identity = peerSpiffeId(socket.getPeerCertificate());
+      const certificate = socket.getPeerCertificate();
+      const resumed = socket.isSessionReused();
+      if (resumed && expiredOnResumption(certificate, Date.now())) return fail('client certificate refused: certificate has expired (resumed session)');
+      const identity = peerSpiffeId(certificate);
       if (identity === undefined) return fail('client certificate refused: it carries no single SPIFFE ID');
       const alpn = socket.alpnProtocol;
       if (typeof alpn !== 'string' || !options.alpn.includes(alpn)) return fail('no mesh ALPN protocol was negotiated');
@@ -240,7 +244,7 @@ export function acceptMeshTls(raw: Socket, options: MeshTlsOptions): Promise<Mes
       // A server-side TLSSocket not made by tls.Server stays `secureConnecting` forever, and an http2 session
       // would wait for a `secureConnect` that never comes; the handshake is done, say so.
       (socket as unknown as { secureConnecting: boolean }).secureConnecting = false;
-      resolve({ ok: true, socket, identity, alpn });
+      resolve({ ok: true, socket, identity, alpn, resumed });
     });
   });
 }

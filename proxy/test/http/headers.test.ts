@@ -1,20 +1,20 @@
 /**
- * Header conversion between HTTP/1.1 and HTTP/2 (RFC 9113 §8.2) as tables, and one round trip through real
- * node:http and node:http2 parsers: what an HTTP/1 application sends, carried as HTTP/2 and turned back into
- * HTTP/1.1, arrives as it was sent minus connection-specific headers.
+ * Header conversions (RFC 9110 §7.6.1, RFC 9113 §8.2) as tables, and one round trip through real node:http and
+ * node:http2 parsers: what an HTTP/1 application sends, carried as HTTP/2 and turned back into HTTP/1.1, arrives
+ * as it was sent minus connection-specific headers.
  */
 import { once } from 'node:events';
 import { createServer, request, type IncomingMessage } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { h1RequestToH2, h1ResponseToH2, h2RequestToH1, h2RequestToH2, h2ResponseToH1 } from '../../src/http/headers.js';
+import { h1RequestToH1, h1RequestToH2, h1ResponseToH1, h1ResponseToH2, h2RequestToH1, h2RequestToH2, h2ResponseToH1, requestHead } from '../../src/http/headers.js';
 import { ORIG_PROTO_HEADER } from '../../src/wire.js';
 
 /** Headers as node:http2 delivers them (repeated names as arrays, `:status` a number). */
 const incoming = (headers: Record<string, string | string[] | number>): IncomingHttpHeaders => headers as unknown as IncomingHttpHeaders;
 
-t.test('h1RequestToH2: pseudo-headers from the request line and Host, hop-by-hop dropped, the HTTP version recorded', (t) => {
+t.test('h1RequestToH2: pseudo-headers from the request line and Host, hop-by-hop and Expect dropped, the HTTP version recorded', (t) => {
   const raw = [
     'Host', 'api.shop:8080',
     'Connection', 'keep-alive, X-Hop',
@@ -29,6 +29,7 @@ t.test('h1RequestToH2: pseudo-headers from the request line and Host, hop-by-hop
     'accept', 'application/json',
     'Cookie', 'a=1',
     'Cookie', 'b=2',
+    'Expect', '100-continue',
     'loom-orig-proto', 'HTTP/9',
   ];
   t.strictSame(h1RequestToH2('POST', '/a/b?c=d', '1.1', raw), {
@@ -42,6 +43,31 @@ t.test('h1RequestToH2: pseudo-headers from the request line and Host, hop-by-hop
     cookie: 'a=1; b=2',
   });
   t.strictSame(h1RequestToH2('GET', '/', '1.0', ['TE', 'deflate']), { ':method': 'GET', ':scheme': 'http', ':path': '/', [ORIG_PROTO_HEADER]: 'HTTP/1.0' }, 'HTTP/1.0; te without trailers dropped; no Host, no :authority');
+  // node:http answered `100 Continue` to the application already: the upstream must not be asked again.
+  t.equal(h1RequestToH2('PUT', '/', '1.1', ['Host', 'a', 'expect', '100-continue']).expect, undefined, 'Expect dropped');
+  t.end();
+});
+
+t.test('h1RequestToH1: Host kept; hop-by-hop, Connection-listed, Expect and loom-orig-proto dropped; order and case kept', (t) => {
+  const raw = [
+    'Host', 'api.shop',
+    'Connection', 'keep-alive, X-Private',
+    'X-Private', 'secret',
+    'Keep-Alive', 'timeout=5',
+    'Transfer-Encoding', 'chunked',
+    'TE', 'trailers',
+    'Upgrade', 'h2c',
+    'Expect', '100-continue',
+    'loom-orig-proto', 'HTTP/1.1',
+    'Accept', 'a',
+    'accept', 'b',
+    'Proxy-Connection', 'keep-alive',
+    'Trailer', 'x',
+    'Cookie', 'x=1',
+  ];
+  t.strictSame(h1RequestToH1(raw), ['Host', 'api.shop', 'Accept', 'a', 'accept', 'b', 'Cookie', 'x=1']);
+  t.strictSame(h1RequestToH1(['Connection', 'close', 'connection', 'X-A', 'X-A', '1', 'X-B', '2']), ['X-B', '2'], 'every Connection field counts');
+  t.strictSame(h1RequestToH1([]), []);
   t.end();
 });
 
@@ -63,12 +89,22 @@ t.test('h2RequestToH2: loom-orig-proto, Host and connection headers dropped; te 
   t.end();
 });
 
-t.test('responses: h1ResponseToH2 drops hop-by-hop and Connection-named headers; h2ResponseToH1 drops pseudo-headers', (t) => {
-  t.strictSame(
-    h1ResponseToH2(200, ['Content-Type', 'text/plain', 'Connection', 'close, X-Internal', 'X-Internal', '1', 'Transfer-Encoding', 'chunked', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Content-Length', '3']),
-    { ':status': 200, 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'], 'content-length': '3' },
-  );
+t.test('responses: h1ResponseToH2 and h1ResponseToH1 drop hop-by-hop and Connection-named headers; h2ResponseToH1 drops pseudo-headers', (t) => {
+  // As undici parses an HTTP/1 response: lower-case names, repeated fields as arrays.
+  const parsed = { 'content-type': 'text/plain', connection: 'close, X-Internal', 'x-internal': '1', 'transfer-encoding': 'chunked', 'set-cookie': ['a=1', 'b=2'], 'content-length': '3', 'keep-alive': 'timeout=5', trailer: 'x-sum' };
+  t.strictSame(h1ResponseToH2(200, parsed), { ':status': 200, 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'], 'content-length': '3' });
+  t.strictSame(h1ResponseToH1(parsed), ['content-type', 'text/plain', 'set-cookie', 'a=1', 'set-cookie', 'b=2', 'content-length', '3']);
+  t.strictSame(h1ResponseToH1(incoming({ connection: ['keep-alive', 'x-a'], 'x-a': '1', 'x-b': '2' })), ['x-b', '2'], 'repeated Connection fields');
   t.strictSame(h2ResponseToH1(incoming({ ':status': 204, 'x-a': '1', 'set-cookie': ['a=1', 'b=2'], connection: 'close' })), ['x-a', '1', 'set-cookie', 'a=1', 'set-cookie', 'b=2']);
+  t.end();
+});
+
+t.test('requestHead rebuilds a tunnelled request as received', (t) => {
+  t.equal(
+    requestHead('GET', '/chat?x=1', '1.1', ['Host', 'api.shop', 'Connection', 'Upgrade', 'Upgrade', 'websocket']),
+    'GET /chat?x=1 HTTP/1.1\r\nHost: api.shop\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n',
+  );
+  t.equal(requestHead('CONNECT', 'db:5432', '1.0', []), 'CONNECT db:5432 HTTP/1.0\r\n\r\n');
   t.end();
 });
 

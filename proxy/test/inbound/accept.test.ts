@@ -1,6 +1,6 @@
 /** The accept decision (pure): forward redirected connections to their original port, refuse direct and looping ones. */
 import t from 'tap';
-import { acceptDecision, peerOf } from '../../src/inbound/accept.js';
+import { acceptDecision } from '../../src/inbound/accept.js';
 
 t.test('acceptDecision', (t) => {
   const proxyPorts = new Set([15001, 15006, 15020]);
@@ -13,12 +13,5 @@ t.test('acceptDecision', (t) => {
     ['meant for the admin port', { address: '10.0.0.7', port: 15020 }, { kind: 'loop', port: 15020 }],
   ];
   for (const [name, dst, want] of cases) t.same(acceptDecision(dst, proxyPorts), want, name);
-  t.end();
-});
-
-t.test('peerOf', (t) => {
-  t.equal(peerOf({ remoteAddress: '10.1.2.3', remotePort: 4321 }), '10.1.2.3:4321');
-  t.equal(peerOf({ remoteAddress: 'fd00::1', remotePort: 80 }), '[fd00::1]:80');
-  t.equal(peerOf({ remoteAddress: undefined, remotePort: undefined }), '?:0', 'a socket already closed');
   t.end();
 });

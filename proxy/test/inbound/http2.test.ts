@@ -5,10 +5,11 @@
  * request with the proxy's own responses.
  */
 import { once } from 'node:events';
-import { constants } from 'node:http2';
+import { constants, createServer as createH2Server, type ServerHttp2Stream } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { allow, httpRoute, testPolicy } from '../support/policy.js';
-import { API, freePort, h2Request, meshH2, plainH2, startH1App, startH2App, startInbound, until, WEB } from './support.js';
+import { API, freePort, h2Request, listenOn, meshH2, plainH2, startH1App, startH2App, startInbound, until, WEB } from './support.js';
 
 const policyFor = (options: Parameters<typeof testPolicy>[0] = {}): ReturnType<typeof testPolicy> => testPolicy({ identity: API, ...options });
 
@@ -222,4 +223,49 @@ t.test('the application is unreachable: 502', async (t) => {
     ],
     'each failure logged once at debug',
   );
+});
+
+t.test('a large h2c response to a client that does not read: the application is held back, every byte arrives', async (t) => {
+  const chunkSize = 64 * 1024;
+  const chunks = 512; // 32 MiB: more than the windows and socket buffers in between
+  let written = 0;
+  const app = createH2Server();
+  app.on('stream', (stream: ServerHttp2Stream) => {
+    stream.on('error', () => {});
+    stream.respond({ ':status': 200 });
+    const more = (): void => {
+      while (written < chunks) {
+        const ok = stream.write(Buffer.alloc(chunkSize, written % 251));
+        written += 1;
+        if (!ok) {
+          stream.once('drain', more);
+          return;
+        }
+      }
+      stream.end();
+    };
+    more();
+  });
+  await listenOn(t, app);
+  const inbound = await startInbound(t, { appPort: (app.address() as AddressInfo).port, policy: policyFor({ authorizations: [allow({ sources: [WEB] })] }) });
+  const session = await meshH2(t, inbound.port, { ca: inbound.ca, leaf: inbound.ca.leaf('shop', 'web') });
+  const stream = session.request({ ':path': '/big' });
+  stream.on('error', () => {});
+  stream.pause();
+  await once(stream, 'response');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const writtenWhileNotReading = written;
+  let length = 0;
+  let intact = true;
+  let offset = 0;
+  stream.on('data', (d: Buffer) => {
+    for (let i = 0; i < d.length; i += 4096) if (d[i] !== Math.floor((offset + i) / chunkSize) % 251) intact = false;
+    offset += d.length;
+    length += d.length;
+  });
+  stream.resume();
+  await once(stream, 'end');
+  t.equal(length, chunkSize * chunks, 'every byte');
+  t.ok(intact, 'in order');
+  t.ok(writtenWhileNotReading < chunks / 2, `the application was held back (${writtenWhileNotReading} of ${chunks} chunks written while the client did not read)`);
 });

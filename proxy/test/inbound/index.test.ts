@@ -1,7 +1,7 @@
 /**
  * The inbound proxy as a whole: which connections it accepts (redirected ones, not direct or looping ones),
- * mTLS termination (client certificates verified against the trust bundle, SPIFFE ID required), and draining
- * on close.
+ * mTLS termination (client certificates verified against the trust bundle, SPIFFE ID required; TLS sessions of a
+ * real outbound proxy resumed), and draining on close.
  */
 import { once } from 'node:events';
 import { connect as tlsConnect } from 'node:tls';
@@ -9,7 +9,8 @@ import { mintCa } from '@loom/ca/testing';
 import { connect as netConnect, type Socket } from 'node:net';
 import t, { type Test } from 'tap';
 import { checkPeerIdentity } from '../../src/identity/tls.js';
-import { allow, testPolicy } from '../support/policy.js';
+import { rawConnect, readUntil, startOutbound, untilClosed, VIP } from '../outbound/support.js';
+import { allow, endpoint, service, servicePort, testPolicy } from '../support/policy.js';
 import { API, closeOf, h2Request, meshConnect, meshH2, plainConnect, startEchoApp, startH1App, startInbound, until, WEB } from './support.js';
 
 /** A plaintext connection, not waiting for `connect` (the proxy may reset it first). */
@@ -153,4 +154,34 @@ t.test('close destroys what has not finished by drainTimeoutMs', async (t) => {
   await inbound.proxy.close();
   await closed;
   t.pass('the opaque connection was closed at the drain deadline');
+});
+
+t.test('mesh connections from an outbound proxy resume their TLS session; the inbound still knows the client on each', async (t) => {
+  const ca = mintCa();
+  const app = await startEchoApp(t);
+  const inbound = await startInbound(t, { ca, appPort: app.port, policy: policyFor({ authorizations: [allow({ sources: [WEB] })] }) });
+  const upstream = endpoint({ address: '127.0.0.1', port: inbound.port, identity: API });
+  const out = await startOutbound(t, {
+    ca,
+    policy: testPolicy({ outbound: [service({ name: 'db', vips: [VIP.address], ports: [servicePort({ port: VIP.port, protocol: 'opaque', endpoints: [upstream] })] })] }),
+  });
+  // Opaque connections each open a mesh connection of their own (`loom.opaque`).
+  for (const text of ['one', 'two', 'three']) {
+    const socket = await rawConnect(t, out.port);
+    socket.write(text);
+    t.equal(await readUntil(socket, text), text, `${text}: relayed through both proxies`);
+    const closed = untilClosed(socket);
+    socket.end();
+    await closed;
+  }
+  const accepted = inbound.events('tls.accepted');
+  t.match(accepted, [
+    { identity: WEB, alpn: 'loom.opaque', resumed: false },
+    { identity: WEB, alpn: 'loom.opaque', resumed: true },
+    { identity: WEB, alpn: 'loom.opaque', resumed: true },
+  ]);
+  await until(() => inbound.proxy.stats().connections === 0, 'the connections to close');
+  t.match(await inbound.metric('loom_tcp_connections_total'), /peer_identity="spiffe:\/\/cluster.local\/ns\/shop\/sa\/web",dst_service="",route="",tls="true",outcome="success"\} 3/, 'authorized as the client each time');
+  t.equal(out.records.filter((r) => r.event === 'endpoint.ejected').length, 0, 'no failed handshake');
+  t.match(await inbound.metric('loom_protocol_detect_total'), /direction="inbound",result="tls"\} 3/, 'each mesh connection counted by detection');
 });

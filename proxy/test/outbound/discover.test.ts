@@ -1,10 +1,9 @@
 /**
- * The pure decisions before a connection is served: discover (original destination + policy → logical
- * service, passthrough, deny, direct, loop) and protocol (declared, or detected).
+ * The pure decision before a connection is served: discover (original destination + policy → logical
+ * service, passthrough, deny, direct, loop).
  */
 import t from 'tap';
-import { discover, formatAddress, localAddressCheck, type Self } from '../../src/outbound/discover.js';
-import { declaredProtocol, detectedProtocol } from '../../src/outbound/protocol.js';
+import { discover, localAddressCheck, type Self } from '../../src/outbound/discover.js';
 import { prepareSnapshot } from '../../src/policy/snapshot.js';
 import { endpoint, service, servicePort, testPolicy } from '../support/policy.js';
 
@@ -47,26 +46,11 @@ t.test('discover', (t) => {
   t.end();
 });
 
-t.test('formatAddress and local addresses', (t) => {
-  t.equal(formatAddress({ address: '10.0.0.1', port: 80 }), '10.0.0.1:80');
-  t.equal(formatAddress({ address: 'fd00::1', port: 80 }), '[fd00::1]:80');
+t.test('local addresses', (t) => {
   const isLocal = localAddressCheck(['10.0.0.7', 'FD00::7']);
   t.strictSame(
     ['127.0.0.1', '127.9.9.9', '::1', '0.0.0.0', '::', '10.0.0.7', 'fd00::7', '::ffff:127.0.0.1', '10.0.0.8', 'fd00::8'].map(isLocal),
     [true, true, true, true, true, true, true, true, false, false],
-  );
-  t.end();
-});
-
-t.test('protocol: declared first, else detected', (t) => {
-  t.strictSame(
-    (['http1', 'http2', 'grpc', 'opaque', 'detect'] as const).map(declaredProtocol),
-    ['http1', 'http2', 'http2', 'opaque', 'detect'],
-  );
-  t.strictSame(
-    (['http1', 'http2', 'tls', 'opaque', 'timeout', 'closed'] as const).map((kind) => detectedProtocol({ kind })),
-    ['http1', 'http2', 'opaque', 'opaque', 'opaque', 'closed'],
-    "the application's own TLS, unknown bytes and silence are relayed as TCP",
   );
   t.end();
 });

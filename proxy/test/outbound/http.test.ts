@@ -4,13 +4,14 @@
  * checks, failures, trailers, resets and cancellation, and connection reuse.
  */
 import { once } from 'node:events';
-import { Agent } from 'node:http';
+import { Agent, createServer as createHttpServer, request } from 'node:http';
 import { constants as h2, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { mintCa } from '@loom/ca/testing';
 import type { AppProtocol, Endpoint } from '@loom/shared/policy';
 import t from 'tap';
 import { endpoint, service, servicePort, testPolicy } from '../support/policy.js';
-import { API, echoHandler, h1, h2Client, readAll, spiffe, startMeshServer, startOutbound, startPlainH2, startPlainHttp, until, VIP, WEB, type MeshServer } from './support.js';
+import { API, echoHandler, h1, h2Client, rawConnect, readAll, readUntil, spiffe, startMeshServer, startOutbound, startPlainH2, startPlainHttp, until, VIP, waitForMetric, WEB, type MeshServer } from './support.js';
 
 const meshed = (server: MeshServer, identity = spiffe(API)): Endpoint =>
   endpoint({ address: '127.0.0.1', port: server.port, identity, pod: { namespace: 'shop', name: 'api-0' } });
@@ -153,6 +154,39 @@ t.test('an upstream reset mid-response resets the application: RST_STREAM for HT
   t.match(await out.metric('loom_requests_total'), /status_code="200",outcome="failure"} 2/);
 });
 
+t.test('the upstream connection lost mid-response: the HTTP/2 application sees a reset, not an end; the HTTP/1 one a cut connection', async (t) => {
+  const ca = mintCa();
+  const server = await startMeshServer(t, {
+    ca,
+    onStream: (stream) => {
+      stream.respond({ ':status': 200 });
+      // The server proxy goes away mid-body (its process dies, its connection drops).
+      stream.write('partial', () => setTimeout(() => stream.session?.destroy(), 20));
+    },
+  });
+  const out = await startOutbound(t, { ca, policy: policyFor([meshed(server)], 'http2') });
+  const client = await h2Client(t, out.port);
+  const stream = client.request({ ':path': '/lost' });
+  let ended = false;
+  let error: string | undefined;
+  stream.on('end', () => (ended = true));
+  stream.on('error', (err: NodeJS.ErrnoException) => (error = err.code));
+  stream.resume();
+  stream.end();
+  await closed(stream);
+  t.equal(ended, false, 'the truncated response did not end normally');
+  t.equal(error, 'ERR_HTTP2_STREAM_ERROR', 'the application got an error');
+  t.equal(stream.rstCode, h2.NGHTTP2_INTERNAL_ERROR);
+
+  out.apply(policyFor([meshed(server)], 'http1'));
+  const cut = await h1(out.port, { path: '/lost' }).then(
+    () => 'completed',
+    (err: NodeJS.ErrnoException) => err.code ?? err.message,
+  );
+  t.not(cut, 'completed', 'the HTTP/1 response did not complete normally');
+  t.match(await waitForMetric(out, 'loom_requests_total', /status_code="200",outcome="failure"} 2/), /status_code="200",outcome="failure"} 2/, 'both counted as failures');
+});
+
 t.test('an application that cancels its stream cancels the upstream stream', async (t) => {
   const ca = mintCa();
   let upstreamClosed: (code: number) => void = () => {};
@@ -265,6 +299,27 @@ t.test('a session closed by the peer (GOAWAY) is replaced; the new connection re
   t.equal((JSON.parse(res.body) as Echo).peer, spiffe(WEB), 'and the peer still knows who we are');
 });
 
+t.test('a TLS session is resumed only with the identity it was verified for: another expected identity gets a full handshake and is refused', async (t) => {
+  const ca = mintCa();
+  const server = await startMeshServer(t, {
+    ca,
+    onStream: (stream, headers, peer) => {
+      if (headers[':path'] !== '/bye') return echoHandler(stream, headers, peer);
+      stream.respond({ ':status': 200 });
+      stream.end('bye', () => stream.session?.close());
+    },
+  });
+  const out = await startOutbound(t, { ca, policy: policyFor([meshed(server)]) });
+  t.equal((await h1(out.port, { path: '/bye' })).status, 200);
+  await until(() => out.proxy.stats().sessions === 0);
+  // The same address now expected to prove another identity: the session kept for the first must not be offered.
+  out.apply(policyFor([meshed(server, spiffe({ namespace: 'shop', serviceAccount: 'other' }))]));
+  const res = await h1(out.port);
+  t.equal(res.status, 502);
+  t.match(res.body, /peer is spiffe:\/\/cluster.local\/ns\/shop\/sa\/api, expected spiffe:\/\/cluster.local\/ns\/shop\/sa\/other/);
+  t.notOk(server.resumed.includes(true), 'no session was resumed');
+});
+
 t.test('a peer that refuses to resume a TLS session: a full handshake, no failed request, no ejection', async (t) => {
   const ca = mintCa();
   const server = await startMeshServer(t, {
@@ -312,4 +367,83 @@ t.test('requests in flight beyond the limit get 503 with retry-after', async (t)
   t.equal((await second).body, 'late');
   t.equal((await h1(out.port, { path: '/status/204' })).status, 204, 'admitted again once requests finished');
   t.match(await out.metric('loom_load_shed_total'), /direction="outbound",what="request"} 1/);
+});
+
+t.test('an unmeshed HTTP/1 endpoint that answers before reading the whole body: the application gets the answer and keeps its connection', async (t) => {
+  const upstream = createHttpServer((req, res) => {
+    if (req.url === '/upload') {
+      // Refuses at once, without reading the body.
+      res.writeHead(413, { 'content-type': 'text/plain', 'content-length': '9' });
+      res.end('too large');
+      return;
+    }
+    req.resume();
+    res.end('again');
+  });
+  upstream.listen(0, '127.0.0.1');
+  await once(upstream, 'listening');
+  t.teardown(() => {
+    upstream.closeAllConnections();
+    upstream.close();
+  });
+  const out = await startOutbound(t, { policy: policyFor([endpoint({ address: '127.0.0.1', port: (upstream.address() as AddressInfo).port, identity: null })]) });
+  const socket = await rawConnect(t, out.port);
+  const size = 4 * 1024 * 1024;
+  const chunk = Buffer.alloc(256 * 1024, 'x');
+  socket.write(`POST /upload HTTP/1.1\r\nHost: api.shop\r\nContent-Length: ${size}\r\n\r\n`);
+  socket.write(chunk);
+  const refused = await readUntil(socket, 'too large');
+  t.match(refused, /^HTTP\/1\.1 413 /, 'the endpoint’s early answer reached the application');
+  // The application finishes sending what it announced; the proxy discards it and the connection stays usable.
+  for (let sent = chunk.length; sent < size; sent += chunk.length) socket.write(chunk);
+  socket.write('GET /again HTTP/1.1\r\nHost: api.shop\r\n\r\n');
+  t.match(await readUntil(socket, 'again'), /^HTTP\/1\.1 200 /, 'the next request on the same connection is served');
+});
+
+t.test('a large response reaches a slow HTTP/1 application intact, the endpoint held back while it does not read', async (t) => {
+  const ca = mintCa();
+  const chunk = Buffer.alloc(64 * 1024);
+  const chunks = 512; // 32 MiB: more than the windows and socket buffers in between
+  let written = 0;
+  const server = await startMeshServer(t, {
+    ca,
+    onStream: (stream) => {
+      stream.respond({ ':status': 200 });
+      const more = (): void => {
+        while (written < chunks) {
+          const ok = stream.write(Buffer.alloc(chunk.length, written % 251));
+          written += 1;
+          if (!ok) {
+            stream.once('drain', more);
+            return;
+          }
+        }
+        stream.end();
+      };
+      more();
+    },
+  });
+  const out = await startOutbound(t, { ca, policy: policyFor([meshed(server)]) });
+  let writtenWhileNotReading = -1;
+  const received = await new Promise<Buffer[]>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: out.port, path: '/big', headers: { host: 'api.shop' }, agent: false }, (res) => {
+      const parts: Buffer[] = [];
+      res.pause();
+      // Not reading for a while: the proxy must hold the endpoint back, not buffer the whole body.
+      setTimeout(() => {
+        writtenWhileNotReading = written;
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => resolve(parts));
+        res.resume();
+      }, 500);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const body = Buffer.concat(received);
+  t.equal(body.length, chunk.length * chunks, 'every byte');
+  let intact = true;
+  for (let i = 0; i < chunks; i++) if (body[i * chunk.length] !== i % 251 || body[(i + 1) * chunk.length - 1] !== i % 251) intact = false;
+  t.ok(intact, 'in order');
+  t.ok(writtenWhileNotReading < chunks / 2, `the endpoint was held back (${writtenWhileNotReading} of ${chunks} chunks written while the application did not read)`);
 });

@@ -280,13 +280,19 @@ let subnets = 0;
  * Addresses for one test: a /24 (and an IPv6 /64) derived from this process's pid and a counter, so tests running
  * in parallel never share a subnet (namespaces are isolated anyway; this keeps logs unambiguous).
  */
+/** An IPv6 address in its canonical text form (RFC 5952), as the kernel and node report it. */
+function canonicalV6(address: string): string {
+  return new URL(`http://[${address}]/`).hostname.slice(1, -1);
+}
+
 export function testSubnet(): TestSubnet {
   const n = (process.pid * 16 + subnets++) % 65536;
   const x = n >> 8;
   const y = n & 0xff;
   return {
     v4: (host, prefix) => `10.${x}.${y}.${host}${prefix === undefined ? '' : `/${prefix}`}`,
-    v6: (host, prefix) => `fd00:${x.toString(16)}:${y.toString(16)}::${host.toString(16)}${prefix === undefined ? '' : `/${prefix}`}`,
+    // Canonical text (zero groups compressed as the kernel prints them: `fd00:e0::2`, not `fd00:e0:0::2`).
+    v6: (host, prefix) => `${canonicalV6(`fd00:${x.toString(16)}:${y.toString(16)}::${host.toString(16)}`)}${prefix === undefined ? '' : `/${prefix}`}`,
   };
 }
 

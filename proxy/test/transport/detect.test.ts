@@ -14,7 +14,17 @@ t.test('classify', (t) => {
     ['GET request', Buffer.from('GET / HTTP/1.1\r\n'), 'http1'],
     ['PROPFIND (WebDAV)', Buffer.from('PROPFIND /x HTTP/1.1\r\n'), 'http1'],
     ['CONNECT', Buffer.from('CONNECT host:443 HTTP/1.1\r\n'), 'http1'],
-    ['a method alone, split before the space', Buffer.from('GET'), 'opaque'],
+    ['a method alone, split before the space: more bytes needed', Buffer.from('GET'), 'incomplete'],
+    ['a method cut short', Buffer.from('GE'), 'incomplete'],
+    ['POST cut short', Buffer.from('POS'), 'incomplete'],
+    ['one letter that starts methods', Buffer.from('P'), 'incomplete'],
+    ['a long method cut short', Buffer.from('PROPFI'), 'incomplete'],
+    ['the longest method without its space', Buffer.from('PROPPATCH'), 'incomplete'],
+    ['"PR": a method or the HTTP/2 preface', Buffer.from('PR'), 'incomplete'],
+    ['a method followed by something else', Buffer.from('GETX'), 'opaque'],
+    ['a method followed by a line end', Buffer.from('GET\r\n'), 'opaque'],
+    ['no method starts so', Buffer.from('PI'), 'opaque'],
+    ['lower-case method cut short', Buffer.from('ge'), 'opaque'],
     ['lower-case method', Buffer.from('get / HTTP/1.1\r\n'), 'opaque'],
     ['HTTP/2 preface', Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), 'http2'],
     ['HTTP/2 preface prefix', Buffer.from('PRI * HT'), 'http2'],
@@ -24,7 +34,7 @@ t.test('classify', (t) => {
     ['0x16 then not version 3', Buffer.from([0x16, 0x02]), 'opaque'],
     ['binary', Buffer.from([0x00, 0x01, 0x02]), 'opaque'],
     ['Redis inline command', Buffer.from('PING\r\n'), 'opaque'],
-    ['empty', Buffer.alloc(0), 'opaque'],
+    ['nothing yet', Buffer.alloc(0), 'incomplete'],
   ];
   for (const [name, bytes, want] of cases) t.equal(classify(bytes), want, name);
   t.end();
@@ -77,6 +87,27 @@ t.test('detect on sockets: first bytes put back, deadline, closed', async (t) =>
   t.equal(byKind.get('http1'), 'POST /x HTTP/1.1\r\n\r\n', 'detected bytes are read again by the next reader');
   t.ok(byKind.has('timeout'), 'nothing sent within the deadline: timeout');
   t.ok(byKind.has('closed'), 'closed before sending: closed');
+});
+
+t.test('detect waits for more bytes after a method cut short, up to the deadline', async (t) => {
+  const results: [Detection, string][] = [];
+  const port = await server(t, (socket) => {
+    void detect(socket, 300).then(async (d) => {
+      socket.resume();
+      const replay = ((await once(socket, 'data')) as [Buffer])[0].toString();
+      results.push([d, replay]);
+    });
+  });
+  const split = await client(t, port);
+  split.write('GE');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  split.write('T / HTTP/1.1\r\n\r\n');
+  const deadline = Date.now() + 5_000;
+  while (results.length < 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  t.strictSame(results[0], [{ kind: 'http1' }, 'GET / HTTP/1.1\r\n\r\n'], 'HTTP/1 once the rest arrived; every byte read again by the next reader');
+  (await client(t, port)).write('PO');
+  while (results.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  t.strictSame(results[1], [{ kind: 'opaque' }, 'PO'], 'nothing more by the deadline: opaque, the bytes kept');
 });
 
 t.test('handOff: node HTTP/1 and HTTP/2 servers read the detected bytes', async (t) => {

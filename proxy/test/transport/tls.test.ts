@@ -1,18 +1,29 @@
 /**
  * ClientHello ALPN parsing (tables over real ClientHellos captured from node's TLS client, and hand-made broken
  * ones), reading a ClientHello off a socket without consuming it, and mesh mTLS termination on an accepted
- * socket with certificates from mintCa.
+ * socket with certificates from mintCa, TLS session resumption included.
  */
 import { once } from 'node:events';
 import { connect as netConnect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { connect as tlsConnect, createSecureContext, type ConnectionOptions } from 'node:tls';
-import { mintCa } from '@loom/ca/testing';
+import { mintCa, type TestCa, type TestLeaf } from '@loom/ca/testing';
 import t, { type Test } from 'tap';
+import { credentialsFromPem } from '../../src/identity/credentials.js';
+import { CredentialHolder } from '../../src/identity/holder.js';
 import { checkPeerIdentity } from '../../src/identity/tls.js';
+import { connectMesh } from '../../src/transport/connect.js';
 import { acceptMeshTls, clientHelloAlpn, MAX_CLIENT_HELLO, offersAny, readClientHello, type MeshTlsResult } from '../../src/transport/tls.js';
 import { MESH_ALPN } from '../../src/wire.js';
 
 const API = 'spiffe://cluster.local/ns/shop/sa/api';
+const WEB = 'spiffe://cluster.local/ns/shop/sa/web';
+
+/** A credential holder with `leaf` (the contexts the proxy really uses). */
+function holderOf(leaf: TestLeaf, ca: TestCa): CredentialHolder {
+  const holder = new CredentialHolder();
+  holder.install(credentialsFromPem({ keyPem: leaf.keyPem, certChainPem: leaf.certPem, trustBundle: [ca.rootPem], now: Date.now() }));
+  return holder;
+}
 
 /** Accepted sockets of a plain TCP server on 127.0.0.1:0, handed to `onSocket`. */
 async function tcpServer(t: Test, onSocket: (socket: Socket) => void): Promise<number> {
@@ -215,4 +226,99 @@ t.test('acceptMeshTls: handshake, client SPIFFE ID and ALPN; refusals with a rea
   t.match(outcomes[1], { ok: false, reason: 'client certificate refused: unable to verify the first certificate (UNABLE_TO_VERIFY_LEAF_SIGNATURE)' });
   t.match(outcomes[2], { ok: false, reason: 'client certificate refused: it carries no single SPIFFE ID' });
   t.match(outcomes[3], { ok: false, reason: 'TLS handshake not finished within 300 ms' });
+});
+
+t.test('acceptMeshTls with the proxy’s server context: a resumed session keeps the verified client identity', async (t) => {
+  const ca = mintCa();
+  const server = holderOf(ca.leaf('shop', 'api'), ca);
+  const outcomes: MeshTlsResult[] = [];
+  const port = await tcpServer(t, (socket) => {
+    void acceptMeshTls(socket, { secureContext: server.serverContext()!, alpn: MESH_ALPN, handshakeTimeoutMs: 2_000 }).then((result) => {
+      outcomes.push(result);
+      if (result.ok) result.socket.end(result.identity);
+    });
+  });
+  const client = holderOf(ca.leaf('shop', 'web'), ca);
+  let session: Buffer | undefined;
+  const connectOnce = async (): Promise<[boolean, string]> => {
+    const socket = await connectMesh({ address: '127.0.0.1', port, alpn: 'loom.opaque', secureContext: client.clientContext()!, checkServerIdentity: checkPeerIdentity(API), timeoutMs: 2_000, session, onSession: (s) => (session = s) });
+    const reused = socket.isSessionReused();
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    await once(socket, 'close');
+    return [reused, text];
+  };
+  t.strictSame(await connectOnce(), [false, WEB], 'a full handshake');
+  t.ok(session, 'the server issued a ticket');
+  t.strictSame(await connectOnce(), [true, WEB], 'resumed; the server still knows who the client is');
+  t.match(outcomes, [
+    { ok: true, resumed: false, identity: WEB, alpn: 'loom.opaque' },
+    { ok: true, resumed: true, identity: WEB, alpn: 'loom.opaque' },
+  ]);
+});
+
+t.test('acceptMeshTls: a session resumed after the client certificate expired is refused', async (t) => {
+  const validForMs = 1_500;
+  let clock = Date.now() - 3_600_000 + validForMs;
+  const ca = mintCa({ now: () => clock, leafLifetimeMs: 3_600_000 });
+  const shortLived = ca.leaf('shop', 'web');
+  clock = Date.now();
+  const server = holderOf(ca.leaf('shop', 'api'), ca);
+  const outcomes: MeshTlsResult[] = [];
+  const port = await tcpServer(t, (socket) => {
+    void acceptMeshTls(socket, { secureContext: server.serverContext()!, alpn: MESH_ALPN, handshakeTimeoutMs: 2_000 }).then((result) => {
+      outcomes.push(result);
+      if (result.ok) result.socket.end('ok');
+    });
+  });
+  let session: Buffer | undefined;
+  const connectOnce = async (): Promise<boolean> => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, key: shortLived.keyPem, cert: shortLived.certPem, ca: [ca.rootPem], minVersion: 'TLSv1.3', ALPNProtocols: ['loom.opaque'], checkServerIdentity: checkPeerIdentity(API), ...(session === undefined ? {} : { session }) });
+    let reused = false;
+    socket.on('secureConnect', () => (reused = socket.isSessionReused()));
+    socket.on('session', (s: Buffer) => (session = s));
+    socket.on('error', () => {});
+    t.teardown(() => {
+      socket.destroy();
+    });
+    socket.resume();
+    await once(socket, 'close');
+    return reused;
+  };
+  t.equal(await connectOnce(), false);
+  t.ok(session, 'a ticket while the certificate was valid');
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, validForMs + 200 - (Date.now() - clock))));
+  await connectOnce();
+  t.equal(outcomes.length, 2);
+  t.match(outcomes[1], { ok: false, reason: 'client certificate refused: certificate has expired (resumed session)' });
+});
+
+t.test('acceptMeshTls: after the server’s credentials change, sessions issued before are not resumed (a full handshake instead)', async (t) => {
+  const ca = mintCa();
+  const server = holderOf(ca.leaf('shop', 'api'), ca);
+  const outcomes: MeshTlsResult[] = [];
+  const port = await tcpServer(t, (socket) => {
+    // The context current when the connection arrives, as the inbound proxy takes it.
+    void acceptMeshTls(socket, { secureContext: server.serverContext()!, alpn: MESH_ALPN, handshakeTimeoutMs: 2_000 }).then((result) => {
+      outcomes.push(result);
+      if (result.ok) result.socket.end('ok');
+    });
+  });
+  const client = holderOf(ca.leaf('shop', 'web'), ca);
+  let session: Buffer | undefined;
+  const connectOnce = async (): Promise<void> => {
+    const socket = await connectMesh({ address: '127.0.0.1', port, alpn: 'loom.opaque', secureContext: client.clientContext()!, checkServerIdentity: checkPeerIdentity(API), timeoutMs: 2_000, session, onSession: (s) => (session = s) });
+    socket.resume();
+    await once(socket, 'close');
+  };
+  await connectOnce();
+  await connectOnce();
+  const renewed = ca.leaf('shop', 'api');
+  server.install(credentialsFromPem({ keyPem: renewed.keyPem, certChainPem: renewed.certPem, trustBundle: [ca.rootPem], now: Date.now() }));
+  await connectOnce();
+  t.match(outcomes, [
+    { ok: true, resumed: false },
+    { ok: true, resumed: true },
+    { ok: true, resumed: false, identity: WEB },
+  ]);
 });

@@ -7,6 +7,7 @@
  */
 import type { TestCa, TestLeaf } from '@loom/ca/testing';
 import type { Address } from '../agent.js';
+import type { AgentChannel } from '../ipc.js';
 import type { Side } from '../netns.js';
 import type { CpuRole, Proc } from '../procs.js';
 import type { TlsTarget } from '../tls.js';
@@ -22,21 +23,34 @@ export interface Topology {
   readonly upstreamPorts: Readonly<Record<Service, number>>;
   /** A private directory (0700) for configs and keys; removed at the end of the run. */
   readonly dir: string;
-  /** The run's CA (ECDSA P-256, trust domain `bench.local`) and the two sides' mesh identities. */
+  /** The run's CA (ECDSA P-256, trust domain `cluster.local`) and the two sides' mesh identities (`bench/client`, `bench/server`). */
   readonly ca: TestCa;
   readonly identities: { readonly client: TestLeaf; readonly server: TestLeaf };
-  /** Starts a long-running process in a namespace, pinned to the core of `cpu`; stopped at the end of the run at the latest. */
-  start(side: Side, argv: readonly string[], options: { readonly name: string; readonly cpu: CpuRole; readonly env?: NodeJS.ProcessEnv }): Proc;
+  /**
+   * Extra flags for the node of a Node proxy (`LOOM_BENCH_NODE_FLAGS`, e.g. `--max-semi-space-size=4`), and the
+   * directory to write CPU profiles of Node proxies into (`LOOM_BENCH_PROFILE_DIR`, null when not profiling).
+   */
+  readonly node: { readonly flags: readonly string[]; readonly profileDir: string | null };
+  /**
+   * Starts a long-running process in a namespace, pinned to the core of `cpu`; stopped at the end of the run at
+   * the latest. `stdoutInTail`: what it logs on stdout goes into its failure messages.
+   */
+  start(side: Side, argv: readonly string[], options: { readonly name: string; readonly cpu: CpuRole; readonly env?: NodeJS.ProcessEnv; readonly stdoutInTail?: boolean }): Proc;
+  /** Starts this script as an agent of `role` in a namespace (agent.ts), driven over IPC. */
+  startAgent(side: Side, role: string, options: { readonly name: string; readonly cpu: CpuRole }): AgentChannel;
   /** Runs a short command in a namespace (iptables, ...), resolving with its stdout. */
   run(side: Side, argv: readonly string[]): Promise<string>;
   /** Resolves once something accepts TCP connections on `host:port` as seen from `side`. */
   waitForPort(side: Side, host: string, port: number, timeoutMs?: number): Promise<void>;
+  /** One HTTP/1.1 GET from `side` (its agent); resolves with the status and the body's length. */
+  httpGet(side: Side, host: string, port: number, path: string): Promise<{ readonly status: number; readonly bytes: number }>;
 }
 
 export interface PairHandle {
   /**
    * Where the load generator connects for each service: `transparent` when it connects to the upstream's own
-   * address (the pair intercepts, or there is no pair), else an address in the client namespace.
+   * address (there is no pair), else an address as seen from the client namespace (a local entry port, or a
+   * Service's cluster IP that the pair intercepts).
    */
   readonly entries: 'transparent' | Readonly<Record<Service, Address>>;
   /** The server side's mTLS port for the handshake scenario; null when there is none (direct). */

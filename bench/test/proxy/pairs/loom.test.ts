@@ -1,8 +1,23 @@
 import t from 'tap';
-import { loomPair, LOOM_NOT_WIRED } from '../../../src/proxy/pairs/loom.js';
+import { CONTROL_PORT, loomPair, PROXY_UID, proxyArgv, proxyInitArgs } from '../../../src/proxy/pairs/loom.js';
 
-t.test('the Loom pair says it is not wired yet and never starts', async (t) => {
-  t.equal(await loomPair.unavailable(), LOOM_NOT_WIRED);
-  t.equal(LOOM_NOT_WIRED, 'Loom pair: not wired yet');
-  await t.rejects(async () => loomPair.start({} as Parameters<typeof loomPair.start>[0]), /not wired yet/);
+t.test('proxy-init: the server side leaves the control plane port alone, the client side the peer address', (t) => {
+  t.same(proxyInitArgs('server', '10.77.0.2'), ['--skip-inbound-ports', String(CONTROL_PORT)]);
+  t.same(proxyInitArgs('client', '10.77.0.2'), ['--skip-outbound-cidrs', '10.77.0.2/32']);
+  t.end();
+});
+
+t.test('the proxy runs as its own UID, dies with the harness, node flags before the script', (t) => {
+  const argv = proxyArgv(['--max-semi-space-size=4']);
+  t.same(argv.slice(0, 7), ['setpriv', `--reuid=${PROXY_UID}`, `--regid=${PROXY_UID}`, '--clear-groups', '--pdeathsig', 'KILL', '--']);
+  t.equal(argv[7], process.execPath);
+  t.equal(argv[8], '--max-semi-space-size=4');
+  t.match(argv[9], /proxy\/dist\/src\/main\.js$/);
+  t.end();
+});
+
+t.test('the Loom pair runs every scenario', (t) => {
+  t.equal(loomPair.name, 'loom');
+  t.same([...loomPair.skips.keys()], []);
+  t.end();
 });

@@ -1,9 +1,9 @@
 /**
- * How an application connection is served (DESIGN §6): by the port's declared protocol first, else by what
- * the first bytes look like. Pure.
+ * How a connection is served (DESIGN §6), on both sides: by the port's declared protocol first, else by what the
+ * first bytes look like. Pure.
  */
 import type { AppProtocol } from '@loom/shared/policy';
-import type { Detection } from '../transport/detect.js';
+import type { Detection } from './detect.js';
 
 /** `http1`: an HTTP/1 server; `http2`: an HTTP/2 server (h2c prior knowledge, gRPC); `opaque`: a TCP relay. */
 export type ServeAs = 'http1' | 'http2' | 'opaque';

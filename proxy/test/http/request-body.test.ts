@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import t from 'tap';
-import { RequestBody } from '../../src/inbound/request-body.js';
+import { RequestBody } from '../../src/http/request-body.js';
 
 t.test('carries the bytes and the end', async (t) => {
   const source = new PassThrough({ autoDestroy: false });

@@ -1,7 +1,8 @@
 /**
- * A client's request body as undici consumes it. undici destroys the body stream it was given once it has sent
- * it (or failed to); handing it the client's own stream would destroy the HTTP/2 stream before the response
- * could use it (and an HTTP/1 request's socket when the application stops reading early). This Readable reads
+ * A client's request body as undici consumes it, on both proxies' HTTP/1 upstream paths. undici destroys the body
+ * stream it was given once it has sent it, or when the upstream stops reading early (it answered, or closed);
+ * handing it the client's own stream would destroy the HTTP/2 stream before the response could use it, and an
+ * HTTP/1 request's socket with it: the client would lose the response and its connection. This Readable reads
  * from the client's stream with backpressure and is the one undici destroys; the client's stream then only
  * loses its listeners (and has any unread rest discarded).
  *
@@ -56,4 +57,18 @@ export class RequestBody extends Readable {
     if (!source.readableEnded && !source.destroyed) source.resume();
     callback(err);
   }
+}
+
+/**
+ * Whether an HTTP/1 request has a body (RFC 9112 §6.3): framing headers present, and not `Content-Length: 0`.
+ * Without one the request is sent without a body rather than as an empty chunked one. Scans the raw list:
+ * `req.headers` is built lazily, and asking for it would build it.
+ */
+export function h1HasBody(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return true;
+    if (name.length === 14 && name.toLowerCase() === 'content-length' && raw[i + 1]!.trim() !== '0') return true;
+  }
+  return false;
 }

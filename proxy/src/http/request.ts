@@ -1,5 +1,6 @@
 /**
- * What authorization sees of an HTTP request, and the request target the application receives.
+ * What policy sees of an HTTP request (inbound authorization, outbound split `matches`), and the request target
+ * the inbound proxy forwards to its application.
  *
  * The path forwarded is the one that was authorized: `normalizePath` (shared/policy) of the received path,
  * with the query string kept as received. Routes are matched against the normalized path (dot segments

@@ -2,7 +2,7 @@
 import { IncomingMessage, type IncomingHttpHeaders } from 'node:http';
 import { Socket } from 'node:net';
 import t from 'tap';
-import { forwardPath, h1RequestView, h2RequestView } from '../../src/inbound/request.js';
+import { forwardPath, h1RequestView, h2RequestView } from '../../src/http/request.js';
 
 t.test('forwardPath', (t) => {
   const cases: [string, string][] = [
