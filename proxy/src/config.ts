@@ -15,7 +15,11 @@ export const DEFAULT_PROXY_UID = 2502;
 
 /** Settings the data path reads; everything has a default so tests can pass `{}` plus what they vary. */
 export interface DataPathConfig {
-  /** Address the listeners bind (`0.0.0.0`; tests use `127.0.0.1`). */
+  /**
+   * Address the listeners (outbound, inbound, admin) bind. `::` by default: dual-stack, so both IPv4 and IPv6
+   * connections are accepted (IPv4 ones arrive as IPv4-mapped addresses); on a host without IPv6 the listeners
+   * fall back to `0.0.0.0` and log it. Tests use `127.0.0.1`.
+   */
   readonly bindAddress: string;
   readonly outboundPort: number;
   readonly inboundPort: number;
@@ -31,16 +35,22 @@ export interface DataPathConfig {
   readonly idleTimeoutMs: number;
   /** Requests in flight per proxy direction before new ones get 503 with `retry-after`. */
   readonly maxConcurrentRequests: number;
-  /** After SIGTERM: keep serving this long (unready), then stop accepting and drain. */
+  /**
+   * After SIGTERM: keep serving both directions this long, unready (endpoints stop sending new work meanwhile).
+   * Shutdown as a whole never takes longer than `drainGraceMs + drainTimeoutMs` (see `app.ts`).
+   */
   readonly drainGraceMs: number;
-  /** Then wait at most this long for in-flight work before exiting. */
+  /**
+   * Then at most this long for the rest: the inbound side drains first, while the outbound side keeps accepting
+   * and serving the application until its connections are closed or this budget is spent.
+   */
   readonly drainTimeoutMs: number;
   /** Loopback address the inbound side forwards to (`127.0.0.1`). */
   readonly appAddress: string;
 }
 
 export const DEFAULT_DATA_PATH: DataPathConfig = Object.freeze({
-  bindAddress: '0.0.0.0',
+  bindAddress: '::',
   outboundPort: DEFAULT_OUTBOUND_PORT,
   inboundPort: DEFAULT_INBOUND_PORT,
   adminPort: DEFAULT_ADMIN_PORT,
@@ -97,11 +107,16 @@ export const PROXY_ENV = Object.freeze({
   trustAnchorsPem: 'LOOM_TRUST_ANCHORS_PEM',
   /** pino level ({@link DEFAULT_LOG_LEVEL}). */
   logLevel: 'LOOM_LOG_LEVEL',
+  /**
+   * The UID proxy-init exempts from redirection ({@link DEFAULT_PROXY_UID}, the same variable proxy-init reads).
+   * The proxy warns at start when it runs as another UID: its own connections would loop back into it.
+   */
+  proxyUid: 'LOOM_PROXY_UID',
 });
 
 /** The variable overriding each data path setting (defaults: {@link DEFAULT_DATA_PATH}). */
 export const DATA_PATH_ENV = Object.freeze({
-  /** IP address the listeners bind. */
+  /** IP address the listeners bind (`::`: IPv6 and IPv4, falling back to IPv4 only without IPv6). */
   bindAddress: 'LOOM_BIND_ADDRESS',
   /** Port of the outbound listener (redirected application traffic). */
   outboundPort: 'LOOM_OUTBOUND_PORT',
@@ -123,7 +138,7 @@ export const DATA_PATH_ENV = Object.freeze({
   maxConcurrentRequests: 'LOOM_MAX_CONCURRENT_REQUESTS',
   /** After SIGTERM: keep serving (unready) this long, ms; 0 allowed. */
   drainGraceMs: 'LOOM_DRAIN_GRACE_MS',
-  /** Then wait at most this long for in-flight work, ms; 0 allowed. */
+  /** Then at most this long to drain inbound and close outbound, ms; 0 allowed (shutdown ≤ grace + this). */
   drainTimeoutMs: 'LOOM_DRAIN_TIMEOUT_MS',
   /** Loopback address the inbound side forwards to. */
   appAddress: 'LOOM_APP_ADDRESS',
@@ -149,6 +164,8 @@ export interface ProxyConfig {
   /** Initial trust for the controller (the policy stream delivers the mesh bundle later); see {@link readTrustAnchors}. */
   readonly trustAnchors: TrustAnchorsSource;
   readonly logLevel: LogLevel;
+  /** The UID the pod's redirection rules exempt; the proxy should run as it. */
+  readonly proxyUid: number;
 }
 
 export type ConfigResult = { readonly ok: true; readonly config: ProxyConfig } | { readonly ok: false; readonly errors: readonly string[] };
@@ -295,6 +312,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const tokenPath = r.absolutePath(e.tokenPath, DEFAULT_TOKEN_PATH);
   const trustAnchors = Object.freeze(readTrustAnchorsSource(r));
   const logLevel = r.string(e.logLevel, `a log level (${LOG_LEVELS.join(', ')})`, isLogLevel, DEFAULT_LOG_LEVEL) as LogLevel;
+  const proxyUid = r.integer(e.proxyUid, 'a UID, a whole number from 0 to 4294967294', 0, 4_294_967_294, DEFAULT_PROXY_UID);
   if (r.errors.length > 0) return Object.freeze({ ok: false, errors: Object.freeze([...r.errors]) });
   const config: ProxyConfig = {
     dataPath,
@@ -305,6 +323,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     tokenPath,
     trustAnchors,
     logLevel,
+    proxyUid,
   };
   return Object.freeze({ ok: true, config: Object.freeze(config) });
 }

@@ -1,8 +1,13 @@
 /**
  * `loom-proxy`: the sidecar process. The only module touching `process`: environment → config (every problem
  * listed, exit 2), then the app; SIGTERM/SIGINT → drain and exit 0; a failure to start → one line, exit 1.
+ *
+ * Crashes: an exception nothing caught, or a promise rejection nothing handled, leaves the proxy in a state no
+ * one can vouch for (a half-served connection, a listener without its handlers). A sidecar in an unknown state
+ * must restart rather than limp on: the first such error is logged once at fatal (event `proxy.crashed`, with the
+ * error) and the process exits 1 at once; Kubernetes restarts the container.
  */
-import { createLogger } from '@loom/shared/runtime';
+import { createLogger, type Logger } from '@loom/shared/runtime';
 import { ProxyApp } from './app.js';
 import { DATA_PATH_ENV, DEFAULT_DATA_PATH, loadConfig, PROXY_ENV } from './config.js';
 import { PROXY_VERSION } from './version.js';
@@ -26,8 +31,10 @@ Data path:
 ${dataPath}
 
 Listeners: outbound (redirected application traffic), inbound (redirected traffic to the application), admin
-(/live, /ready, /metrics, /config, /log-level, /probe/...). SIGTERM: unready at once, serve for the grace period,
-drain, exit 0.
+(/live, /ready, /metrics, /config, /log-level, /probe/...), on LOOM_BIND_ADDRESS (:: = IPv6 and IPv4).
+SIGTERM: unready at once, serve both directions for the grace period, drain inbound, keep serving the
+application's outbound calls until it closes its connections, exit 0 — all within grace + drain timeout.
+An uncaught error: logged once (fatal), exit 1 (the container restarts).
 `;
 }
 
@@ -51,6 +58,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const logger = createLogger({ name: 'loom-proxy', level: loaded.config.logLevel });
+  exitOnCrash(logger);
   let app: ProxyApp;
   try {
     app = await ProxyApp.create({ config: loaded.config, logger });
@@ -75,9 +83,33 @@ async function main(): Promise<number> {
   });
 }
 
+/** Set once main decided the exit status: errors raised by exit hooks after that do not change it. */
+let exiting = false;
+
+/** The crash policy above: log the first uncaught error once, exit 1. */
+function exitOnCrash(logger: Logger): void {
+  let crashed = false;
+  const crash = (kind: 'uncaught exception' | 'unhandled rejection', error: unknown): void => {
+    if (crashed || exiting) return;
+    crashed = true;
+    const err = error instanceof Error ? error : new Error(String(error));
+    try {
+      logger.fatal({ event: 'proxy.crashed', kind, err }, `${kind}: ${err.message}; exiting so that the container restarts`);
+    } finally {
+      process.exit(1);
+    }
+  };
+  process.on('uncaughtException', (err) => crash('uncaught exception', err));
+  process.on('unhandledRejection', (reason) => crash('unhandled rejection', reason));
+}
+
 main().then(
-  (code) => process.exit(code),
+  (code) => {
+    exiting = true;
+    process.exit(code);
+  },
   (err: unknown) => {
+    exiting = true;
     process.stderr.write(`loom-proxy: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   },

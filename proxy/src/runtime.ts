@@ -15,6 +15,6 @@ export interface Runtime {
   /** Mesh certificate and trust bundle; TLS contexts come from here, always the current ones. */
   readonly credentials: CredentialHolder;
   readonly origDst: OriginalDstLookup;
-  /** Set when SIGTERM arrived: listeners keep serving during the grace period; pools stop reusing idle connections. */
+  /** Set when SIGTERM arrived (the proxy is unready); the data path keeps serving until `app.ts` closes it. */
   readonly draining: () => boolean;
 }

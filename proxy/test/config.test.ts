@@ -12,6 +12,7 @@ import {
   DEFAULT_CONTROLLER_ADDRESS,
   DEFAULT_DATA_PATH,
   DEFAULT_LOG_LEVEL,
+  DEFAULT_PROXY_UID,
   DEFAULT_TOKEN_PATH,
   DEFAULT_TRUST_DOMAIN,
   loadConfig,
@@ -51,7 +52,10 @@ t.test('defaults: only the pod and the trust anchors are required', (t) => {
     tokenPath: DEFAULT_TOKEN_PATH,
     trustAnchors: { kind: 'pem', pem: ca.rootPem },
     logLevel: DEFAULT_LOG_LEVEL,
+    proxyUid: DEFAULT_PROXY_UID,
   });
+  t.equal(config.dataPath.bindAddress, '::', 'listeners bind every address, IPv6 and (dual-stack) IPv4');
+  t.equal(DEFAULT_PROXY_UID, 2502, 'the UID proxy-init exempts by default');
   t.notOk('controllerServerName' in config, 'no server name unless set');
   t.ok(Object.isFrozen(config) && Object.isFrozen(config.dataPath) && Object.isFrozen(config.pod) && Object.isFrozen(config.trustAnchors), 'frozen');
   t.throws(() => {
@@ -84,6 +88,7 @@ t.test('every variable overrides its setting', (t) => {
     LOOM_DRAIN_GRACE_MS: '0',
     LOOM_DRAIN_TIMEOUT_MS: '0',
     LOOM_APP_ADDRESS: '::1',
+    LOOM_PROXY_UID: '1337',
   });
   const dataPath: DataPathConfig = {
     bindAddress: '127.0.0.1',
@@ -109,6 +114,7 @@ t.test('every variable overrides its setting', (t) => {
     tokenPath: '/var/run/secrets/tokens/loom',
     trustAnchors: { kind: 'path', path: '/etc/loom/anchors.pem' },
     logLevel: 'debug',
+    proxyUid: 1337,
   });
   t.strictSame(Object.keys(DATA_PATH_ENV).sort(), Object.keys(DEFAULT_DATA_PATH).sort(), 'one variable per data path setting');
   t.ok(Object.values(DATA_PATH_ENV).every((name) => /^LOOM_[A-Z_]+$/.test(name)), 'named LOOM_*');
@@ -132,6 +138,8 @@ t.test('each bad value is reported with the variable, the value and what was exp
     ['unknown log level', { LOOM_LOG_LEVEL: 'verbose' }, 'LOOM_LOG_LEVEL="verbose": expected a log level (fatal, error, warn, info, debug, trace, silent)'],
     ['bad bind address', { LOOM_BIND_ADDRESS: 'localhost' }, 'LOOM_BIND_ADDRESS="localhost": expected an IP address'],
     ['bad app address', { LOOM_APP_ADDRESS: '127.0.0.256' }, 'LOOM_APP_ADDRESS="127.0.0.256": expected an IP address'],
+    ['proxy UID not a number', { LOOM_PROXY_UID: 'loom' }, 'LOOM_PROXY_UID="loom": expected a UID, a whole number from 0 to 4294967294'],
+    ['negative proxy UID', { LOOM_PROXY_UID: '-1' }, 'LOOM_PROXY_UID="-1": expected a UID, a whole number from 0 to 4294967294'],
     ['port not a number', { LOOM_OUTBOUND_PORT: 'abc' }, 'LOOM_OUTBOUND_PORT="abc": expected a port number (1-65535)'],
     ['port 0', { LOOM_INBOUND_PORT: '0' }, 'LOOM_INBOUND_PORT="0": expected a port number (1-65535)'],
     ['port too large', { LOOM_ADMIN_PORT: '65536' }, 'LOOM_ADMIN_PORT="65536": expected a port number (1-65535)'],

@@ -31,8 +31,15 @@ export interface PodSpec {
   readonly serviceAccount: string;
   /** Run the echo server application in it. */
   readonly echo?: boolean;
+  /** Extra environment for the echo application (e.g. LOG_REQUESTS). */
+  readonly appEnv?: Readonly<Record<string, string>>;
   /** Extra environment for the proxy (e.g. LOOM_LOG_LEVEL). */
   readonly proxyEnv?: Readonly<Record<string, string>>;
+  /**
+   * What `start()` waits for: `ready` (default: certificate and policy, `/ready` 200) or `certificate` (a pod whose
+   * policy its proxy refuses — an impostor — never gets ready, but it does hold a certificate).
+   */
+  readonly awaits?: 'ready' | 'certificate';
 }
 
 export interface MeshPod extends PodNet {
@@ -44,8 +51,8 @@ export interface MeshPod extends PodNet {
 
 export interface MeshOptions {
   readonly pods: readonly PodSpec[];
-  /** Kubernetes + SMI manifests for the pods (given their addresses). */
-  readonly manifests: (ips: ReadonlyMap<string, string>) => string;
+  /** Kubernetes + SMI manifests for the pods (given their IPv4 addresses, and their IPv6 ones when dual-stack). */
+  readonly manifests: (ips: ReadonlyMap<string, string>, ips6: ReadonlyMap<string, string>) => string;
   /** Keep logs here (default: a temp dir removed by stop()). */
   readonly logDir?: string;
 }
@@ -101,21 +108,25 @@ export class Mesh {
     for (const pod of this.pods.values()) {
       await this.topology.exec(pod, [NODE, PROXY_INIT_MAIN], { timeoutMs: 30_000 });
       if (pod.spec.echo === true) {
-        pod.app = start(this.topology.command(pod, [NODE, ECHO_SERVER]), join(pod.logDir, 'app.log'), { env: { ...process.env, POD_NAME: pod.spec.name } });
+        pod.app = start(this.topology.command(pod, [NODE, ECHO_SERVER]), join(pod.logDir, 'app.log'), { env: { ...process.env, ...pod.spec.appEnv, POD_NAME: pod.spec.name } });
       }
       this.startProxy(pod);
     }
-    await Promise.all([...this.pods.values()].map((pod) => this.waitReady(pod)));
+    await Promise.all([...this.pods.values()].map((pod) => (pod.spec.awaits === 'certificate' ? this.waitCertified(pod) : this.waitReady(pod))));
   }
 
   /** Compiles the manifests for the current addresses and pushes changed policies. */
   publish(manifests?: string): void {
-    const ips = new Map([...this.pods.values()].map((p) => [p.name, p.ip]));
-    this.control.publish(manifests ?? this.#options.manifests(ips));
+    this.control.publish(manifests ?? this.#options.manifests(this.ips(), this.ips6()));
   }
 
   ips(): Map<string, string> {
     return new Map([...this.pods.values()].map((p) => [p.name, p.ip]));
+  }
+
+  /** The pods' IPv6 addresses (empty when the topology is IPv4 only). */
+  ips6(): Map<string, string> {
+    return new Map([...this.pods.values()].flatMap((p) => (p.ip6 === null ? [] : [[p.name, p.ip6] as [string, string]])));
   }
 
   startProxy(pod: MeshPod): void {
@@ -168,6 +179,24 @@ export class Mesh {
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`proxy of ${pod.name} not ready within ${timeoutMs} ms: ${last}`);
+  }
+
+  /** Waits until the pod's proxy holds a certificate (`/ready` no longer names the identity as missing). */
+  async waitCertified(pod: MeshPod, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      if (pod.proxy !== null && pod.proxy.child.exitCode !== null) throw new Error(`proxy of ${pod.name} exited with ${pod.proxy.child.exitCode}`);
+      try {
+        const r = await this.admin(pod, '/ready');
+        if (r.status === 200 || !r.body.includes('- identity:')) return;
+        last = `${r.status} ${r.body.trim()}`;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`proxy of ${pod.name} holds no certificate within ${timeoutMs} ms: ${last}`);
   }
 
   pod(name: string): MeshPod {

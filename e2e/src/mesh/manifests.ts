@@ -2,13 +2,18 @@
  * Kubernetes objects for an end-to-end mesh, as the API server would hold them (Pods with their IPs and the
  * `loom-proxy` sidecar the injector adds, Services with cluster IPs, EndpointSlices of ready pods), written as JSON
  * documents (valid YAML) for the controller's manifest loader. SMI objects are added by the test as YAML text.
+ * Pods may be dual-stack (`ip6`); a Service whose cluster IP is IPv6 is single-stack IPv6 (`ipFamilies: [IPv6]`)
+ * and its EndpointSlice has `addressType: IPv6` with the selected pods' IPv6 addresses.
  */
+import { isIPv6 } from 'node:net';
 
 export interface MeshPodDef {
   readonly name: string;
   readonly namespace: string;
   readonly serviceAccount: string;
   readonly ip: string;
+  /** The pod's IPv6 address on a dual-stack topology. */
+  readonly ip6?: string | undefined;
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations?: Readonly<Record<string, string>>;
   readonly ports?: readonly { readonly name: string; readonly containerPort: number }[];
@@ -19,7 +24,7 @@ export interface MeshPodDef {
 export interface ServiceDef {
   readonly name: string;
   readonly namespace: string;
-  /** Cluster IP, or `None` for headless. */
+  /** Cluster IP (IPv4, or IPv6 for an IPv6 Service), or `None` for headless. */
   readonly clusterIP: string;
   readonly selector: Readonly<Record<string, string>>;
   readonly ports: readonly { readonly name: string; readonly port: number; readonly targetPort?: number; readonly appProtocol?: string }[];
@@ -49,7 +54,7 @@ function podDoc(pod: MeshPodDef): object {
     kind: 'Pod',
     metadata: { name: pod.name, namespace: pod.namespace, labels: { ...pod.labels }, annotations: { ...pod.annotations } },
     spec: { serviceAccountName: pod.serviceAccount, containers },
-    status: { phase: 'Running', podIP: pod.ip, podIPs: [{ ip: pod.ip }] },
+    status: { phase: 'Running', podIP: pod.ip, podIPs: [{ ip: pod.ip }, ...(pod.ip6 === undefined ? [] : [{ ip: pod.ip6 }])] },
   };
 }
 
@@ -61,6 +66,7 @@ function serviceDoc(svc: ServiceDef): object {
     spec: {
       clusterIP: svc.clusterIP,
       ...(svc.clusterIP === 'None' ? {} : { clusterIPs: [svc.clusterIP] }),
+      ipFamilies: [isIPv6(svc.clusterIP) ? 'IPv6' : 'IPv4'],
       selector: { ...svc.selector },
       ports: svc.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort ?? p.port, protocol: 'TCP', ...(p.appProtocol === undefined ? {} : { appProtocol: p.appProtocol }) })),
     },
@@ -68,14 +74,19 @@ function serviceDoc(svc: ServiceDef): object {
 }
 
 function endpointSliceDoc(svc: ServiceDef, pods: readonly MeshPodDef[]): object {
-  const selected = pods.filter((p) => p.namespace === svc.namespace && matches(p.labels, svc.selector));
+  const v6 = isIPv6(svc.clusterIP);
+  const selected = pods.filter((p) => p.namespace === svc.namespace && matches(p.labels, svc.selector) && (!v6 || p.ip6 !== undefined));
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
     metadata: { name: `${svc.name}-e2e`, namespace: svc.namespace, labels: { 'kubernetes.io/service-name': svc.name } },
-    addressType: 'IPv4',
+    addressType: v6 ? 'IPv6' : 'IPv4',
     ports: svc.ports.map((p) => ({ name: p.name, port: p.targetPort ?? p.port, protocol: 'TCP', ...(p.appProtocol === undefined ? {} : { appProtocol: p.appProtocol }) })),
-    endpoints: selected.map((p) => ({ addresses: [p.ip], conditions: { ready: true, serving: true, terminating: false }, targetRef: { kind: 'Pod', namespace: p.namespace, name: p.name } })),
+    endpoints: selected.map((p) => ({
+      addresses: [v6 ? (p.ip6 ?? '') : p.ip],
+      conditions: { ready: true, serving: true, terminating: false },
+      targetRef: { kind: 'Pod', namespace: p.namespace, name: p.name },
+    })),
   };
 }
 

@@ -4,8 +4,12 @@
  * veth leg on the bridge and its own address. Pods get a default route through an address nobody owns: traffic
  * that iptables fails to redirect is dropped on the link instead of leaving the machine. Everything created is
  * named from one prefix and removed by `destroy()` (also after a failed setup).
+ *
+ * Dual-stack when the kernel has IPv6: the bridge and every pod also get an address from a ULA /64
+ * (`fd4c:6f6f:6d:<n>::/64`, duplicate address detection off so it is usable at once) and an IPv6 default route
+ * through an address nobody owns, like IPv4's.
  */
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { run, tryRun } from './exec.js';
 
 export interface PodNet {
@@ -13,6 +17,18 @@ export interface PodNet {
   /** Namespace name (`ip netns exec <ns> ...`). */
   readonly ns: string;
   readonly ip: string;
+  /** The pod's IPv6 address, `null` when the host has no IPv6. */
+  readonly ip6: string | null;
+}
+
+/** Whether the kernel has IPv6 (then topologies are dual-stack). */
+export async function ipv6Available(): Promise<boolean> {
+  try {
+    await access('/proc/net/if_inet6');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 let counter = 0;
@@ -46,6 +62,8 @@ export class Topology {
   readonly prefix: string;
   readonly pods = new Map<string, PodNet>();
   #subnet = '';
+  /** `fd4c:6f6f:6d:<n>` (a /64), or '' without IPv6. */
+  #subnet6 = '';
   #bridge = '';
   #created = false;
   #podIndex = 0;
@@ -60,12 +78,22 @@ export class Topology {
     return `${this.#subnet}.254`;
   }
 
+  /** Whether pods have IPv6 addresses too. */
+  get dualStack(): boolean {
+    return this.#subnet6 !== '';
+  }
+
   async create(): Promise<void> {
     this.#subnet = await freeSubnet();
     this.#bridge = `${this.prefix}br`;
     this.#created = true;
     await run(['ip', 'link', 'add', this.#bridge, 'type', 'bridge']);
     await run(['ip', 'addr', 'add', `${this.hostIp}/24`, 'dev', this.#bridge]);
+    if (await ipv6Available()) {
+      // The IPv4 subnet's third octet keeps concurrent topologies apart.
+      this.#subnet6 = `fd4c:6f6f:6d:${this.#subnet.split('.')[2] ?? '0'}`;
+      await run(['ip', '-6', 'addr', 'add', `${this.#subnet6}::fe/64`, 'dev', this.#bridge, 'nodad']);
+    }
     await run(['ip', 'link', 'set', this.#bridge, 'up']);
   }
 
@@ -77,7 +105,8 @@ export class Topology {
     const ns = `${this.prefix}-${name}`;
     const hostLeg = `${this.prefix}v${i}`;
     const ip = `${this.#subnet}.${10 + i}`;
-    const pod: PodNet = { name, ns, ip };
+    const ip6 = this.dualStack ? `${this.#subnet6}::${(10 + i).toString(16)}` : null;
+    const pod: PodNet = { name, ns, ip, ip6 };
     this.pods.set(name, pod);
     await run(['ip', 'netns', 'add', ns]);
     await run(['ip', 'link', 'add', hostLeg, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
@@ -88,6 +117,10 @@ export class Topology {
     await this.exec(pod, ['ip', 'link', 'set', 'eth0', 'up']);
     // A gateway nobody owns: cluster IPs route somewhere (so connect() reaches iptables) but never leave.
     await this.exec(pod, ['ip', 'route', 'add', 'default', 'via', `${this.#subnet}.253`, 'dev', 'eth0', 'onlink']);
+    if (ip6 !== null) {
+      await this.exec(pod, ['ip', '-6', 'addr', 'add', `${ip6}/64`, 'dev', 'eth0', 'nodad']);
+      await this.exec(pod, ['ip', '-6', 'route', 'add', 'default', 'via', `${this.#subnet6}::fd`, 'dev', 'eth0', 'onlink']);
+    }
     return pod;
   }
 

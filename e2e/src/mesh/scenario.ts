@@ -4,12 +4,21 @@
  * pods), `api-v1`, `api-v2` with cluster IPs (ports: http 8080, grpc 8081, h2c 8082, undeclared 8083, opaque TCP
  * 9090 and 9091), and SMI access rules letting `web` call `/echo`, `/status`, `/ws`, the gRPC echo service, and
  * TCP port 9090 on `api` — nothing else (so TCP to 9091 is denied).
+ *
+ * On a dual-stack topology the pods also have IPv6 addresses, and Service `api-v6` (an IPv6 cluster IP, an
+ * IPv6 EndpointSlice) selects `api-v1`.
+ *
+ * An impostor, in meshes that include it ({@link IMPOSTOR}): pod `api-impostor` that the manifests say runs as
+ * ServiceAccount `api` (so clients expect `spiffe://…/sa/api` from it, and Service `api-impostor` selects it),
+ * while its token proves ServiceAccount `evil`: its certificate names `…/sa/evil`.
  */
 import type { PodSpec } from './harness.js';
 import { meshManifests, type ServiceDef } from './manifests.js';
 
 export const NS = 'shop';
-export const VIP = { api: '10.96.50.10', v1: '10.96.50.11', v2: '10.96.50.12' } as const;
+export const VIP = { api: '10.96.50.10', v1: '10.96.50.11', v2: '10.96.50.12', impostor: '10.96.50.13' } as const;
+/** The IPv6 cluster IP of `api-v6` (written as the kernel prints it: the proxy looks addresses up as strings). */
+export const VIP6 = 'fd00:10:96::50:10';
 export const PORTS = { http: 8080, grpc: 8081, h2: 8082, alt: 8083, tcp: 9090, tcpOther: 9091 } as const;
 
 export const PODS: readonly PodSpec[] = [
@@ -17,6 +26,9 @@ export const PODS: readonly PodSpec[] = [
   { name: 'api-v1', namespace: NS, serviceAccount: 'api', echo: true },
   { name: 'api-v2', namespace: NS, serviceAccount: 'api', echo: true },
 ];
+
+/** The impostor pod: its proxy proves `evil`; it logs every connection its application accepts. */
+export const IMPOSTOR: PodSpec = { name: 'api-impostor', namespace: NS, serviceAccount: 'evil', echo: true, appEnv: { LOG_REQUESTS: '1' }, awaits: 'certificate' };
 
 const ports = [
   { name: 'http', port: PORTS.http },
@@ -31,7 +43,10 @@ export const SERVICES: readonly ServiceDef[] = [
   { name: 'api', namespace: NS, clusterIP: VIP.api, selector: { app: 'api' }, ports },
   { name: 'api-v1', namespace: NS, clusterIP: VIP.v1, selector: { app: 'api', version: 'v1' }, ports },
   { name: 'api-v2', namespace: NS, clusterIP: VIP.v2, selector: { app: 'api', version: 'v2' }, ports },
+  { name: 'api-v6', namespace: NS, clusterIP: VIP6, selector: { app: 'api', version: 'v1' }, ports },
 ];
+
+const IMPOSTOR_SERVICE: ServiceDef = { name: 'api-impostor', namespace: NS, clusterIP: VIP.impostor, selector: { app: 'impostor' }, ports };
 
 export const ACCESS = `
 apiVersion: specs.smi-spec.io/v1alpha4
@@ -83,9 +98,13 @@ spec:
 `;
 }
 
-/** The scenario's manifests for the pods' addresses, with extra SMI documents appended. */
-export function manifests(ips: ReadonlyMap<string, string>, smi: string = ACCESS): string {
+/**
+ * The scenario's manifests for the pods' addresses (`ips6`: their IPv6 ones on a dual-stack topology), with extra
+ * SMI documents appended. The impostor's pod and Service are included when the mesh has the impostor pod.
+ */
+export function manifests(ips: ReadonlyMap<string, string>, smi: string = ACCESS, ips6: ReadonlyMap<string, string> = new Map()): string {
   const ip = (name: string): string => ips.get(name) ?? '0.0.0.0';
+  const impostor = ips.has(IMPOSTOR.name);
   const podPorts = [
     { name: 'http', containerPort: PORTS.http },
     { name: 'grpc', containerPort: PORTS.grpc },
@@ -97,11 +116,13 @@ export function manifests(ips: ReadonlyMap<string, string>, smi: string = ACCESS
   return meshManifests({
     namespaces: [{ name: NS }],
     pods: [
-      { name: 'web', namespace: NS, serviceAccount: 'web', ip: ip('web'), labels: { app: 'web' } },
-      { name: 'api-v1', namespace: NS, serviceAccount: 'api', ip: ip('api-v1'), labels: { app: 'api', version: 'v1' }, ports: podPorts },
-      { name: 'api-v2', namespace: NS, serviceAccount: 'api', ip: ip('api-v2'), labels: { app: 'api', version: 'v2' }, ports: podPorts },
+      { name: 'web', namespace: NS, serviceAccount: 'web', ip: ip('web'), ip6: ips6.get('web'), labels: { app: 'web' } },
+      { name: 'api-v1', namespace: NS, serviceAccount: 'api', ip: ip('api-v1'), ip6: ips6.get('api-v1'), labels: { app: 'api', version: 'v1' }, ports: podPorts },
+      { name: 'api-v2', namespace: NS, serviceAccount: 'api', ip: ip('api-v2'), ip6: ips6.get('api-v2'), labels: { app: 'api', version: 'v2' }, ports: podPorts },
+      // The manifests say `api`; the pod's token proves `evil`.
+      ...(impostor ? [{ name: IMPOSTOR.name, namespace: NS, serviceAccount: 'api', ip: ip(IMPOSTOR.name), labels: { app: 'impostor' }, ports: podPorts }] : []),
     ],
-    services: SERVICES,
+    services: impostor ? [...SERVICES, IMPOSTOR_SERVICE] : SERVICES,
     smi,
   });
 }

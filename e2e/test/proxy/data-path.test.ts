@@ -4,22 +4,31 @@
  * identity service, policy compiled by the controller's compiler from SMI manifests and streamed over gRPC.
  * The client application in pod `web` calls Service cluster IPs; its proxy intercepts, picks an endpoint, speaks
  * mutual TLS to the server pod's proxy, which authorizes and forwards to the echo application.
+ *
+ * Also: a Service over IPv6 (when the kernel has IPv6: the topology is dual-stack), an impostor pod whose
+ * certificate proves another identity than the policy expects (the client's proxy refuses it), and malformed HTTP
+ * from the application — the slowloris head cut by `web`'s proxy with a short headers timeout.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { connect as h2connect } from 'node:http2';
 import { connect as tcpConnect } from 'node:net';
 import t from 'tap';
 import { Mesh } from '../../src/mesh/harness.js';
 import { netnsUnavailable } from '../../src/mesh/netns.js';
-import { manifests, PODS, PORTS, VIP } from '../../src/mesh/scenario.js';
+import { IMPOSTOR, manifests, PODS, PORTS, VIP, VIP6 } from '../../src/mesh/scenario.js';
 
 const WEB = 'spiffe://cluster.local/ns/shop/sa/web';
+/** `web`'s proxy cuts request heads that take longer than this (slowloris). */
+const HEADERS_TIMEOUT_MS = 1_000;
 
 const unavailable = await netnsUnavailable();
 if (unavailable !== null) {
   t.plan(0, `needs network namespaces: ${unavailable}`);
 } else {
-  const mesh = new Mesh({ pods: PODS, manifests: (ips) => manifests(ips) });
+  const pods = [...PODS.map((p) => (p.name === 'web' ? { ...p, proxyEnv: { LOOM_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS) } } : p)), IMPOSTOR];
+  const mesh = new Mesh({ pods, manifests: (ips, ips6) => manifests(ips, undefined, ips6) });
   await mesh.start();
   t.teardown(() => mesh.stop());
   const v1 = mesh.pod('api-v1');
@@ -156,6 +165,33 @@ if (unavailable !== null) {
     const fine = await mesh.client('web', { kind: 'http1', url, count: 10 });
     t.same(fine.statuses, { 200: 10 }, 'other connections are served meanwhile');
     const slowResult = await slow;
-    t.notOk(slowResult.statuses['200'], 'the incomplete request was never forwarded');
+    t.same(slowResult.statuses, { 408: 1 }, `a head still incomplete after ${HEADERS_TIMEOUT_MS} ms (LOOM_HEADERS_TIMEOUT_MS): 408`);
+    t.match(slowResult.sample ?? '', /loom-proxy-error: outbound/i, "answered by web's proxy, never forwarded");
+  });
+
+  t.test('a Service over IPv6: the cluster IPv6 VIP, redirected by ip6tables, through both proxies', { skip: mesh.topology.dualStack ? false : 'the kernel has no IPv6' }, async (t) => {
+    const r = await mesh.client('web', { kind: 'http1', url: `http://[${VIP6}]:${PORTS.http}/echo/v6`, count: 5 });
+    t.same(r.statuses, { 200: 5 }, r.errors.join('; '));
+    t.same(r.pods, { 'api-v1': 5 }, 'the IPv6 endpoint of api-v1 answered');
+    const tcp = await mesh.client('web', { kind: 'tcp', host: VIP6, port: PORTS.tcp, message: 'ping over IPv6' });
+    t.equal(tcp.sample, 'ping over IPv6', tcp.errors.join('; '));
+    const text = await metrics('api-v1');
+    t.match(text, new RegExp(`loom_requests_total\\{[^}]*direction="inbound"[^}]*peer_identity="${WEB}"[^}]*tls="true"`), 'mutual TLS from web');
+  });
+
+  t.test("a server whose certificate is not the identity the policy expects is refused by the client's proxy: 502, nothing reaches it", async (t) => {
+    const impostor = mesh.pod(IMPOSTOR.name);
+    const r = await mesh.client('web', { kind: 'http1', url: `http://${VIP.impostor}:${PORTS.http}/echo/secret`, count: 3, method: 'POST', body: 'a secret' });
+    t.same(r.statuses, { 502: 3 }, r.errors.join('; '));
+    t.equal(r.sampleHeaders?.['loom-proxy-error'], 'outbound', "answered by web's proxy");
+    t.match(r.sample ?? '', /peer is spiffe:\/\/cluster\.local\/ns\/shop\/sa\/evil, expected spiffe:\/\/cluster\.local\/ns\/shop\/sa\/api/, 'naming both identities');
+    const tcp = await mesh.client('web', { kind: 'tcp', host: VIP.impostor, port: PORTS.tcp, message: 'a secret' });
+    t.equal(tcp.sample, '', 'TCP: nothing echoed');
+    // The impostor's application logs every connection it accepts; one from inside its own pod proves it does.
+    const local = await mesh.client(IMPOSTOR.name, { kind: 'http1', url: `http://127.0.0.1:${PORTS.http}/echo/local`, count: 1 });
+    t.same(local.statuses, { 200: 1 });
+    const log = await readFile(join(impostor.logDir, 'app.log'), 'utf8');
+    const seen = log.split('\n').filter((l) => l.startsWith('request ') || l.startsWith('connection '));
+    t.same(seen, [`connection ${PORTS.http}`, 'request GET /echo/local'], 'the application received only the local request');
   });
 }

@@ -12,11 +12,11 @@ const unavailable = await netnsUnavailable();
 if (unavailable !== null) {
   t.plan(0, `needs network namespaces: ${unavailable}`);
 } else {
-  const mesh = new Mesh({ pods: PODS, manifests: (ips) => manifests(ips, `${ACCESS}\n---\n${split(90, 10)}`) });
+  const mesh = new Mesh({ pods: PODS, manifests: (ips, ips6) => manifests(ips, `${ACCESS}\n---\n${split(90, 10)}`, ips6) });
   await mesh.start();
   t.teardown(() => mesh.stop());
   const url = `http://${VIP.api}:${PORTS.http}/echo/split`;
-  const withSplit = (v1: number, v2: number): string => manifests(mesh.ips(), `${ACCESS}\n---\n${split(v1, v2)}`);
+  const withSplit = (v1: number, v2: number): string => manifests(mesh.ips(), `${ACCESS}\n---\n${split(v1, v2)}`, mesh.ips6());
 
   t.test('a 90/10 TrafficSplit holds over 1000 requests', async (t) => {
     const n = 1000;

@@ -32,6 +32,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { isLogLevel, LOG_LEVELS, type Logger } from '@loom/shared/runtime';
 import type { Registry } from 'prom-client';
+import { formatAddress, unmapped } from '../transport/address.js';
+import { bindAny, listenOn } from '../transport/listen.js';
 import { forwardedHeaders, hostPort, httpProbe, tcpProbe, type ProbeResult } from './probe.js';
 import { routeAdmin, type AdminRoute } from './routes.js';
 
@@ -58,7 +60,7 @@ export interface ProbeOptions {
 }
 
 export interface AdminOptions {
-  /** Address to listen on (`0.0.0.0`: kubelet reaches it on the pod IP). */
+  /** Address to listen on (`::`: every address, IPv4 too, falling back to `0.0.0.0` without IPv6; kubelet reaches it on the pod IP). */
   readonly host: string;
   /** 0 picks a free port (read it back from {@link AdminServer.address}). */
   readonly port: number;
@@ -97,17 +99,11 @@ export async function startAdmin(options: AdminOptions): Promise<AdminServer> {
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await bindAny(listenOn(server, options.port), options.host, log, 'admin server');
   server.on('error', (error) => log.error({ event: 'admin.server_error', err: error }, 'admin server error'));
   const address = server.address() as AddressInfo;
   refused.add(address.port);
-  log.info({ event: 'admin.listening', address: address.address, port: address.port }, `admin server on ${hostPort(address.address, address.port)}`);
+  log.info({ event: 'admin.listening', address: address.address, port: address.port }, `admin server on ${formatAddress(address)}`);
   let closing: Promise<void> | undefined;
   return {
     address,
@@ -183,7 +179,7 @@ class Admin {
     if (!isLogLevel(requested)) return send(res, 400, `unknown log level ${JSON.stringify(requested)}; valid levels: ${LOG_LEVELS.join(', ')}\n`);
     const previous = logger.level;
     logger.level = requested;
-    this.#log.info({ event: 'admin.log_level', from: previous, to: requested, peer: req.socket.remoteAddress }, `log level set to ${requested}`);
+    this.#log.info({ event: 'admin.log_level', from: previous, to: requested, peer: formatAddress({ address: req.socket.remoteAddress ?? '?', port: req.socket.remotePort ?? 0 }) }, `log level set to ${requested}`);
     return send(res, 200, `${requested}\n`);
   }
 
@@ -197,7 +193,8 @@ class Admin {
     if (route.kind === 'probe-tcp') {
       result = await tcpProbe(appAddress, route.port, timeoutMs, abort.signal);
     } else {
-      const host = hostPort(unmapped(req.socket.localAddress) ?? appAddress, route.port);
+      const local = req.socket.localAddress;
+      const host = hostPort(local === undefined ? appAddress : unmapped(local), route.port);
       result = await httpProbe({ scheme: route.scheme, address: appAddress, port: route.port, path: route.path, headers: forwardedHeaders(req.headers, host) }, timeoutMs, abort.signal);
     }
     this.#log.debug({ event: 'admin.probe', kind: route.kind, port: route.port, status: result.status }, 'probe forwarded');
@@ -225,13 +222,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
   });
 }
 
-/** IPv4-mapped IPv6 addresses (`::ffff:10.1.2.3`, dual-stack sockets) as plain IPv4. */
-function unmapped(address: string | undefined): string | undefined {
-  return address?.startsWith('::ffff:') === true && address.includes('.') ? address.slice(7) : address;
-}
-
 /** A loopback client: 127.0.0.0/8 or ::1 (mapped forms included). */
 export function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
   const plain = unmapped(address);
-  return plain !== undefined && (plain === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(plain));
+  return plain === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(plain);
 }

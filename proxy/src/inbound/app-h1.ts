@@ -188,7 +188,7 @@ class ToH1Response extends ToClient implements Dispatcher.DispatchHandler {
     if (status < 200) return;
     const res = this.#res;
     if (res.destroyed) return controller.abort(new Error('the client went away'));
-    if (this.conn.draining) res.shouldKeepAlive = false;
+    if (this.conn.closing) res.shouldKeepAlive = false;
     res.writeHead(status, statusText ?? '', h1ResponseToH1(headers));
     if (bodiless(this.method, status)) res.end();
   }

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { parseSpiffeId } from '@loom/shared/identity';
 import type { Decision, HttpRequestView, InboundRequest, RouteRef } from '@loom/shared/policy';
 import type { EdgeLabels, EdgeMetrics, ProxyMetrics } from '../metrics/families.js';
+import type { Exchange } from './exchange.js';
 import type { Carried } from './protocol.js';
 
 /** An `InboundRequest` the connection reuses for every authorization (`authorize` is synchronous and keeps no reference). */
@@ -54,15 +55,27 @@ export class InboundConnection {
   readonly request: ReusedRequest;
   /** HTTP requests on this connection not finished yet. */
   inFlight = 0;
+  /**
+   * HTTP requests admitted and not finished yet, each with the request view it was authorized with: judged
+   * again when the policy changes (`InboundAuthz.reauthorize`). Added to and deleted from, nothing more, per request.
+   */
+  readonly exchanges = new Set<Exchange>();
   /** The connection ended because the proxy refused or failed something, not by the peer's choice. */
   failed = false;
-  /** The proxy is closing: HTTP/1 responses not started yet say `Connection: close`. */
-  draining = false;
-  /** Called when `inFlight` drops to 0 (set while draining: close the connection after its last response). */
+  /**
+   * The connection closes once its requests in flight finish (the proxy is draining, or a policy change left its
+   * peer with nothing it may ask on this port): HTTP/1 responses not started yet say `Connection: close`.
+   */
+  closing = false;
+  /** Called when `inFlight` drops to 0 (set while closing: close the connection after its last response). */
   whenIdle: (() => void) | null = null;
   readonly #metrics: ProxyMetrics;
-  /** Per admitting decision (the authorizer returns one frozen Decision per route), its edge. */
+  /**
+   * Per admitting decision (the authorizer returns one frozen Decision per route), its edge. Decisions belong to
+   * one policy version: the cache holds those of `#edgesPolicy` only (see `judgedUnder`).
+   */
   readonly #edges = new Map<Decision, EdgeMetrics>();
+  #edgesPolicy: object | null = null;
   #unrouted: EdgeMetrics | null = null;
 
   constructor(init: ConnectionInit, metrics: ProxyMetrics) {
@@ -74,6 +87,22 @@ export class InboundConnection {
     this.carried = init.carried;
     this.request = { port: init.port, protocol: 'tcp', peer: { identity: init.identity }, http: undefined };
     this.#metrics = metrics;
+  }
+
+  /**
+   * The decisions that follow come from `policy` (the snapshot the authorizer used): when it is not the one the
+   * cached edges were made under, they are dropped, so a long-lived connection keeps one policy version's worth
+   * (the edges themselves live on in the metrics registry). One comparison on the hot path.
+   */
+  judgedUnder(policy: object): void {
+    if (this.#edgesPolicy === policy) return;
+    this.#edgesPolicy = policy;
+    this.#edges.clear();
+  }
+
+  /** Edges cached by `edge()` (for tests and introspection). */
+  get cachedEdges(): number {
+    return this.#edges.size;
   }
 
   /** Edge metrics for requests admitted by `decision`; denials and route-less decisions share the unrouted edge. */
@@ -97,8 +126,13 @@ export class InboundConnection {
   }
 }
 
-/** Counts `raw` open on `edge`, and closed (with its bytes) when it closes; `failed` is asked at close time. */
+/**
+ * Counts `raw` open on `edge`, and closed (with its bytes) when it closes; `failed` is asked at close time. A
+ * socket that already closed (its edge was decided only after, e.g. a TLS handshake the client abandoned) is
+ * counted opened and closed at once: its `close` event is gone, and open and close must always pair.
+ */
 export function countConnection(raw: Socket, edge: EdgeMetrics, failed: () => boolean): void {
   edge.connectionOpened();
-  raw.once('close', (hadError: boolean) => edge.connectionClosed(hadError || failed(), raw.bytesRead, raw.bytesWritten));
+  if (raw.closed) edge.connectionClosed(failed(), raw.bytesRead, raw.bytesWritten);
+  else raw.once('close', (hadError: boolean) => edge.connectionClosed(hadError || failed(), raw.bytesRead, raw.bytesWritten));
 }

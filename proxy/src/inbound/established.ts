@@ -1,15 +1,18 @@
 /**
  * Connections authorized once and then carried as bytes (opaque TCP, upgraded HTTP): when the policy changes
  * each is judged again, as if it arrived now; those the new policy denies are reset (event `authz.revoked`),
- * the others are left alone. HTTP requests need no such list: each one is authorized against the policy in
- * force when it arrives, and one already in flight is never interrupted.
+ * the others are left alone. A connection is tracked from the moment it is authorized, before the connection
+ * to the application exists, so a policy change while that connect is under way applies to it too.
+ * (HTTP requests are judged again by `InboundAuthz.reauthorize`, per connection, from the HTTP servers.)
+ *
+ * Connections carried as bytes have no idle limit by default, like the outbound side's: an idle database
+ * pool or WebSocket stays up as long as both ends keep it (`idleTimeoutMs` > 0 sets one).
  */
 import type { Socket } from 'node:net';
 import type { HttpRequestView } from '@loom/shared/policy';
 import type { Logger } from '@loom/shared/runtime';
 import type { PolicySnapshot } from '../policy/snapshot.js';
-import { connectPlain } from '../transport/connect.js';
-import { relay } from '../transport/relay.js';
+import { relay, type Relay } from '../transport/relay.js';
 import type { InboundAuthz } from './authorize.js';
 import type { InboundConnection } from './connection.js';
 
@@ -35,10 +38,14 @@ export class EstablishedConnections {
     return this.#entries.size;
   }
 
-  /** Tracks `entry` until the returned function is called (when the connection ends). */
-  add(entry: Established): () => void {
-    this.#entries.add(entry);
-    return () => this.#entries.delete(entry);
+  /**
+   * Tracks `conn` (opened by the request `http`; undefined for opaque TCP) from now on: call right after
+   * authorizing it, before connecting to the application.
+   */
+  track(conn: InboundConnection, http: HttpRequestView | undefined): Tracked {
+    const tracked = new Tracked(conn, http, this.#entries);
+    this.#entries.add(tracked);
+    return tracked;
   }
 
   /** Re-authorizes every connection under `snapshot`; closes those now denied. */
@@ -48,7 +55,7 @@ export class EstablishedConnections {
       const decision = this.#authz.decide(snapshot, entry.conn, entry.http);
       if (decision.allowed) continue;
       this.#entries.delete(entry);
-      this.#authz.revoked(entry.conn, decision, entry.http);
+      this.#authz.revoked(snapshot, entry.conn, decision, entry.http);
       entry.conn.failed = true;
       entry.close();
       revoked += 1;
@@ -57,10 +64,46 @@ export class EstablishedConnections {
   }
 }
 
+/** Why a revoked connection's relay ended. */
+const REVOKED = new Error('no longer authorized');
+
+/** A connection tracked from its authorization on: before its relay exists (`revoked` then says a policy change denied it meanwhile), and while it runs. */
+export class Tracked implements Established {
+  readonly conn: InboundConnection;
+  readonly http: HttpRequestView | undefined;
+  /** A policy change denied the connection (its client side is reset; the caller drops the application side). */
+  revoked = false;
+  readonly #entries: Set<Established>;
+  #relay: Relay | null = null;
+
+  constructor(conn: InboundConnection, http: HttpRequestView | undefined, entries: Set<Established>) {
+    this.conn = conn;
+    this.http = http;
+    this.#entries = entries;
+  }
+
+  /** The relay carrying the connection from now on (closed with it when revoked). */
+  carriedBy(carrier: Relay): void {
+    this.#relay = carrier;
+  }
+
+  close(): void {
+    this.revoked = true;
+    this.conn.raw.resetAndDestroy();
+    this.#relay?.close(REVOKED);
+  }
+
+  /** The connection ended: no longer judged. */
+  untrack(): void {
+    this.#entries.delete(this);
+  }
+}
+
 /** What carrying a connection as bytes needs (opaque TCP and tunnels). */
 export interface BytesOptions {
-  readonly appAddress: string;
-  readonly connectTimeoutMs: number;
+  /** Connects to the application's `port` (on the application address, within the connect timeout). */
+  readonly dial: (port: number) => Promise<Socket>;
+  /** Close a relay idle (no bytes either way) this long; 0 = never (the default: see the module comment). */
   readonly idleTimeoutMs: number;
   readonly authz: InboundAuthz;
   readonly established: EstablishedConnections;
@@ -70,7 +113,7 @@ export interface BytesOptions {
 /** A TCP connection to the application port of `conn`; on failure the error (logged, and the connection marked failed). */
 export async function connectApp(conn: InboundConnection, options: BytesOptions): Promise<Socket | Error> {
   try {
-    return await connectPlain(options.appAddress, conn.port, options.connectTimeoutMs);
+    return await options.dial(conn.port);
   } catch (err) {
     options.log.debug({ event: 'app.connect_failed', peer: conn.peer, port: conn.port, err: err as Error }, 'the application refused the connection');
     conn.failed = true;
@@ -79,20 +122,13 @@ export async function connectApp(conn: InboundConnection, options: BytesOptions)
 }
 
 /**
- * Relays `client` and `app` both ways until either ends, tracked for re-authorization under the request that
- * opened it (`http`; undefined for opaque TCP): a policy that denies it resets both sides.
+ * Relays `client` and `app` both ways until either ends; `tracked` (from `track`, still tracked) re-authorizes
+ * it under the request that opened it: a policy that denies it resets both sides.
  */
-export async function carry(conn: InboundConnection, client: Socket, app: Socket, http: HttpRequestView | undefined, options: BytesOptions): Promise<void> {
+export async function carry(tracked: Tracked, client: Socket, app: Socket, options: BytesOptions): Promise<void> {
   const carried = relay(client, app, { idleTimeoutMs: options.idleTimeoutMs });
-  const untrack = options.established.add({
-    conn,
-    http,
-    close: () => {
-      conn.raw.resetAndDestroy();
-      carried.close(new Error('no longer authorized'));
-    },
-  });
+  tracked.carriedBy(carried);
   const result = await carried.done;
-  untrack();
-  if (result.failure) conn.failed = true;
+  tracked.untrack();
+  if (result.failure) tracked.conn.failed = true;
 }

@@ -5,6 +5,10 @@
  * ambiguous requests (Content-Length with Transfer-Encoding, bad chunking) get 400; each such response goes to
  * its own connection only, which is then closed. Requests are shed at the limit, authorized, and forwarded
  * through the undici pools; Upgrade and CONNECT become tunnels.
+ *
+ * A policy change judges every connection again (`reauthorize`): a request in flight that the new policy
+ * denies is reset (the connection is destroyed: HTTP/1 has no other way); a connection whose peer is now denied
+ * everything on the port is closed at once when idle, else after its current response (`Connection: close`).
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -14,6 +18,7 @@ import { createH1Server } from '../http/h1-server.js';
 import { h1RequestView } from '../http/request.js';
 import { refuseMalformed, respondH1 } from '../http/respond.js';
 import type { ProxyMetrics } from '../metrics/families.js';
+import type { PolicySnapshot } from '../policy/snapshot.js';
 import { handOff } from '../transport/detect.js';
 import { abortUpstream, forwardH1, type AppH1Pools } from './app-h1.js';
 import type { InboundAuthz } from './authorize.js';
@@ -40,7 +45,28 @@ export interface H1InboundOptions {
 const kExchange = Symbol('loom.exchange');
 
 interface TrackedResponse extends ServerResponse {
-  [kExchange]?: Exchange;
+  [kExchange]?: H1Exchange;
+}
+
+/** A request on an HTTP/1 connection; revoking it destroys the connection (the client sees no complete response). */
+class H1Exchange extends Exchange {
+  readonly #res: ServerResponse;
+
+  constructor(conn: InboundConnection, limit: RequestLimit, res: ServerResponse) {
+    super(conn, limit);
+    this.#res = res;
+  }
+
+  revoke(): void {
+    this.#res.destroy();
+  }
+}
+
+/** Closes `socket` now when it carries no request, else once its requests in flight are answered. */
+function closeWhenIdle(socket: Socket, conn: InboundConnection): void {
+  conn.closing = true;
+  if (conn.inFlight === 0) socket.destroy();
+  else conn.whenIdle = () => socket.destroySoon();
 }
 
 /** The response ended or the connection went away: stop the application's side if unfinished, record it. */
@@ -79,10 +105,14 @@ export class H1Inbound {
 
   /** Closes idle connections now; busy ones close after their current response (`Connection: close`). */
   drain(): void {
+    for (const [socket, conn] of this.#connections) closeWhenIdle(socket, conn);
+  }
+
+  /** Judges every connection again under `snapshot` (see the module comment). */
+  reauthorize(snapshot: PolicySnapshot): void {
+    const { authz } = this.#options;
     for (const [socket, conn] of this.#connections) {
-      conn.draining = true;
-      if (conn.inFlight === 0) socket.destroy();
-      else conn.whenIdle = () => socket.destroySoon();
+      if (authz.reauthorize(snapshot, conn)) closeWhenIdle(socket, conn);
     }
   }
 
@@ -98,16 +128,17 @@ export class H1Inbound {
       return;
     }
     const { authz, limit, pools, metrics, log } = this.#options;
-    const exchange = new Exchange(conn, limit);
+    const exchange = new H1Exchange(conn, limit, res);
     (res as TrackedResponse)[kExchange] = exchange;
     res.on('close', onResponseClose);
-    if (conn.draining || this.#options.draining()) res.shouldKeepAlive = false;
+    if (conn.closing || this.#options.draining()) res.shouldKeepAlive = false;
     if (!exchange.admit()) {
       metrics.shed('inbound', 'request');
       respondH1(res, 'inbound', { status: 503, message: 'the proxy is at its limit of concurrent requests', retryAfterSeconds: 1 });
       return;
     }
-    const decision = authz.check(conn, h1RequestView(req));
+    const view = h1RequestView(req);
+    const decision = authz.check(conn, view);
     if (decision === null) {
       respondH1(res, 'inbound', { status: 503, message: 'no policy yet: the proxy has not received its first policy', retryAfterSeconds: 1 });
       return;
@@ -116,7 +147,7 @@ export class H1Inbound {
       respondH1(res, 'inbound', { status: 403, message: decision.reason, deniedReason: decision.reason });
       return;
     }
-    exchange.edge = conn.edge(decision);
+    exchange.authorized(view, conn.edge(decision));
     forwardH1(conn, req, res, pools.pool(conn.port), log);
   };
 

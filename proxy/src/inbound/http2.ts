@@ -3,6 +3,10 @@
  * One node:http2 server (never listening) takes each connection as a session; every stream is one request:
  * shed when the proxy is at its limit, authorized, then forwarded as HTTP/1.1 (`loom-orig-proto` present, mesh
  * only) or h2c to the application.
+ *
+ * A policy change judges every session again (`reauthorize`): streams in flight that the new policy denies are
+ * reset (RST_STREAM), the others go on; a session whose peer is now denied everything on the port gets GOAWAY
+ * (its streams still allowed finish; new ones are refused by HTTP/2 itself).
  */
 import { constants, createServer, type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
@@ -11,6 +15,7 @@ import { isFailure } from '../http/classify.js';
 import { h2RequestView } from '../http/request.js';
 import { respondH2 } from '../http/respond.js';
 import type { ProxyMetrics } from '../metrics/families.js';
+import type { PolicySnapshot } from '../policy/snapshot.js';
 import { handOff } from '../transport/detect.js';
 import { ORIG_PROTO_HEADER } from '../wire.js';
 import { abortUpstream, forwardH2ToH1, type AppH1Pools } from './app-h1.js';
@@ -40,10 +45,27 @@ export interface H2InboundOptions {
 const kExchange = Symbol('loom.exchange');
 
 interface TrackedStream extends ServerHttp2Stream {
-  [kExchange]?: Exchange;
+  [kExchange]?: H2Exchange;
 }
 
 function ignore(): void {}
+
+/** Why a revoked stream is destroyed: RST_STREAM INTERNAL_ERROR (`close(code)` would end the response cleanly first). */
+const REVOKED = new Error('no longer authorized');
+
+/** A request on an HTTP/2 stream; revoking it resets the stream. */
+class H2Exchange extends Exchange {
+  readonly #stream: ServerHttp2Stream;
+
+  constructor(conn: InboundConnection, limit: RequestLimit, stream: ServerHttp2Stream) {
+    super(conn, limit);
+    this.#stream = stream;
+  }
+
+  revoke(): void {
+    if (!this.#stream.destroyed) this.#stream.destroy(REVOKED);
+  }
+}
 
 /** The request ended (response done, reset, or the connection went away): cancel the application's side, record it. */
 function onStreamClose(this: TrackedStream): void {
@@ -95,7 +117,20 @@ export class H2Inbound {
 
   /** GOAWAY to every session: no new streams, open ones finish. */
   drain(): void {
-    for (const session of this.#sessions.keys()) session.close();
+    for (const [session, conn] of this.#sessions) {
+      conn.closing = true;
+      session.close();
+    }
+  }
+
+  /** Judges every session again under `snapshot` (see the module comment). */
+  reauthorize(snapshot: PolicySnapshot): void {
+    const { authz } = this.#options;
+    for (const [session, conn] of this.#sessions) {
+      if (!authz.reauthorize(snapshot, conn)) continue;
+      conn.closing = true;
+      session.close();
+    }
   }
 
   readonly #onSession = (session: ServerHttp2Session): void => {
@@ -120,17 +155,18 @@ export class H2Inbound {
       return;
     }
     const { authz, limit, apps, metrics, log } = this.#options;
-    const exchange = new Exchange(conn, limit);
+    const exchange = new H2Exchange(conn, limit, stream);
     (stream as TrackedStream)[kExchange] = exchange;
     stream.on('close', onStreamClose);
     if (!exchange.admit()) {
       metrics.shed('inbound', 'request');
       return refuse(stream, { status: 503, message: 'the proxy is at its limit of concurrent requests', retryAfterSeconds: 1 });
     }
-    const decision = authz.check(conn, h2RequestView(headers));
+    const view = h2RequestView(headers);
+    const decision = authz.check(conn, view);
     if (decision === null) return refuse(stream, { status: 503, message: 'no policy yet: the proxy has not received its first policy', retryAfterSeconds: 1 });
     if (!decision.allowed) return refuse(stream, { status: 403, message: decision.reason, deniedReason: decision.reason });
-    exchange.edge = conn.edge(decision);
+    exchange.authorized(view, conn.edge(decision));
     if (conn.tls && headers[ORIG_PROTO_HEADER] !== undefined) forwardH2ToH1(conn, stream, headers, apps.h1.pool(conn.port), log);
     else forwardH2(conn, stream, headers, apps.h2.session(conn.port), log);
   };

@@ -5,21 +5,26 @@
  *
  * Per connection, in order (each step its own module):
  *   accept     where was it going? (original destination; not redirected or looping back → reset)
- *   detect     first bytes: TLS, HTTP/1, HTTP/2 preface, or opaque (metered)
+ *   sniff      first bytes (metered): on undeclared ports detection (TLS, HTTP/1, HTTP/2 preface, or opaque);
+ *              on declared ones TLS or plaintext only, briefly on opaque ports open to plaintext (protocol.ts)
  *   mTLS       a ClientHello offering a mesh ALPN → terminate it; the client's SPIFFE ID is the peer identity
  *   serve      by ALPN (mesh) or by declaration/detection (plaintext, identity null):
  *                http2   a session; each stream authorized, forwarded as HTTP/1.1 (loom-orig-proto) or h2c
  *                http1   node:http; each request authorized, forwarded through undici; Upgrade/CONNECT tunnels
  *                opaque  authorized once, relayed as bytes
- * Policy changes re-authorize the opaque and tunnelled connections; HTTP requests meet the policy in force
- * when they arrive.
+ * A policy change judges everything open again: opaque and tunnelled connections (established.ts), HTTP
+ * requests in flight and the peers of HTTP connections (http1.ts, http2.ts); what the new policy denies is
+ * reset or closed, the rest is untouched. New HTTP requests meet the policy in force when they arrive.
+ *
+ * Connections carried as bytes (opaque, tunnels) have no idle limit unless `tcpIdleTimeoutMs` sets one;
+ * `idleTimeoutMs` of the config applies to HTTP keep-alive connections and sessions.
  */
 import type { AddressInfo, Socket } from 'node:net';
 import type { DataPathConfig } from '../config.js';
 import type { EdgeMetrics } from '../metrics/families.js';
 import type { Runtime } from '../runtime.js';
 import { peerOf } from '../transport/address.js';
-import { detect } from '../transport/detect.js';
+import { connectPlain } from '../transport/connect.js';
 import { listen, type Listener } from '../transport/listen.js';
 import { acceptMeshTls, offersAny, readClientHello } from '../transport/tls.js';
 import { MESH_ALPN } from '../wire.js';
@@ -33,6 +38,7 @@ import { H1Inbound } from './http1.js';
 import { H2Inbound } from './http2.js';
 import { RequestLimit } from './limit.js';
 import { meshProtocol, plaintextProtocol, type Carried } from './protocol.js';
+import { sniff } from './sniff.js';
 import { forwardTcp } from './tcp.js';
 import { openTunnel } from './upgrade.js';
 
@@ -53,7 +59,12 @@ export interface InboundProxy {
   stats(): InboundStats;
 }
 
-export function createInbound(cfg: DataPathConfig, rt: Runtime): InboundProxy {
+export interface InboundProxyOptions {
+  /** Close an opaque or tunnelled connection idle (no bytes either way) this long; 0 or absent = never. */
+  readonly tcpIdleTimeoutMs?: number;
+}
+
+export function createInbound(cfg: DataPathConfig, rt: Runtime, options: InboundProxyOptions = {}): InboundProxy {
   const log = rt.log.child({ component: 'inbound' });
   const authz = new InboundAuthz(rt.policy, rt.metrics, log);
   const limit = new RequestLimit(cfg.maxConcurrentRequests);
@@ -62,7 +73,13 @@ export function createInbound(cfg: DataPathConfig, rt: Runtime): InboundProxy {
   // The application: HTTP/1.1 through undici pools, h2c sessions, TCP connections (one per connection).
   const pools = new AppH1Pools({ address: cfg.appAddress, connectTimeoutMs: cfg.connectTimeoutMs });
   const sessions = new AppH2Sessions({ address: cfg.appAddress, connectTimeoutMs: cfg.connectTimeoutMs, idleTimeoutMs: cfg.idleTimeoutMs, log });
-  const bytes: BytesOptions = { appAddress: cfg.appAddress, connectTimeoutMs: cfg.connectTimeoutMs, idleTimeoutMs: cfg.idleTimeoutMs, authz, established, log };
+  const bytes: BytesOptions = {
+    dial: (port) => connectPlain(cfg.appAddress, port, cfg.connectTimeoutMs),
+    idleTimeoutMs: options.tcpIdleTimeoutMs ?? 0,
+    authz,
+    established,
+    log,
+  };
   // HTTP servers the accepted connections are handed to.
   const h2 = new H2Inbound({ maxHeaderBytes: cfg.maxHeaderBytes, idleTimeoutMs: cfg.idleTimeoutMs, authz, limit, apps: { h1: pools, h2: sessions }, metrics: rt.metrics, log });
   const h1 = new H1Inbound({
@@ -124,8 +141,9 @@ export function createInbound(cfg: DataPathConfig, rt: Runtime): InboundProxy {
       return refuse(raw, false);
     }
     const port = dst.port;
-    // Detect: what the client sent first.
-    const detection = await detect(raw, cfg.detectTimeoutMs);
+    // Sniff: what the client sent first (as much as the port's declaration needs to know).
+    const snapshot = rt.policy.current();
+    const detection = await sniff(raw, port, snapshot, cfg.detectTimeoutMs);
     rt.metrics.detected('inbound', detection.kind);
     if (detection.kind === 'closed') {
       countConnection(raw, anonymousEdge(false), () => false);
@@ -142,7 +160,7 @@ export function createInbound(cfg: DataPathConfig, rt: Runtime): InboundProxy {
       }
       // The client's own TLS to the application: opaque bytes from an unmeshed client.
     }
-    const declared = rt.policy.current()?.inboundProtocol(port) ?? 'detect';
+    const declared = snapshot?.inboundProtocol(port) ?? 'detect';
     serve(new InboundConnection({ raw, port, peer, identity: null, tls: false, carried: plaintextProtocol(detection.kind, declared) }, rt.metrics), raw);
   }
 
@@ -192,7 +210,11 @@ export function createInbound(cfg: DataPathConfig, rt: Runtime): InboundProxy {
         onConnection: (raw) => void accept(raw).catch((err: unknown) => fail(raw, err)),
       });
       proxyPorts.add(listener.address.port);
-      unsubscribe = rt.policy.onChange((next) => established.reauthorize(next));
+      unsubscribe = rt.policy.onChange((next) => {
+        established.reauthorize(next);
+        h2.reauthorize(next);
+        h1.reauthorize(next);
+      });
       log.info({ event: 'inbound.listening', address: `${listener.address.address}:${listener.address.port}` }, 'inbound listening');
       return listener.address;
     },

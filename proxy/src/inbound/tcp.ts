@@ -1,7 +1,7 @@
 /**
  * Opaque TCP: authorized once per connection (no HTTP view), then relayed to the application port byte for
- * byte. A denied connection, or one the application refuses, is reset; an established one is re-authorized
- * when the policy changes.
+ * byte. A denied connection, or one the application refuses, is reset; an allowed one is re-authorized when
+ * the policy changes, from the moment it was authorized (also while the application connection is opening).
  */
 import type { Socket } from 'node:net';
 import type { InboundConnection } from './connection.js';
@@ -18,14 +18,18 @@ export async function forwardTcp(conn: InboundConnection, client: Socket, option
     return;
   }
   conn.countOn(conn.edge(decision));
+  const tracked = options.established.track(conn, undefined);
   const app = await connectApp(conn, options);
   if (app instanceof Error) {
+    tracked.untrack();
     conn.raw.resetAndDestroy();
     return;
   }
-  if (client.destroyed) {
+  if (tracked.revoked || client.destroyed) {
+    // Revoked while connecting (the client side is already reset), or the client went away.
+    tracked.untrack();
     app.destroy();
     return;
   }
-  await carry(conn, client, app, undefined, options);
+  await carry(tracked, client, app, options);
 }

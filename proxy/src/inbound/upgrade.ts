@@ -3,7 +3,7 @@
  * is authorized like any other, then the proxy connects to the application, sends it the request head as
  * received (with the authorized path) and whatever bytes followed it, and relays both ways. The application's
  * own `101` (or refusal) travels back in the relayed bytes. The connection is re-authorized with that request
- * when the policy changes.
+ * when the policy changes, from the moment it was authorized (also while the application connection opens).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
@@ -26,13 +26,19 @@ export async function openTunnel(conn: InboundConnection, req: IncomingMessage, 
   const decision = options.authz.check(conn, http);
   if (decision === null) return refuse(socket, { status: 503, message: 'no policy yet: the proxy has not received its first policy', retryAfterSeconds: 1 });
   if (!decision.allowed) return refuse(socket, { status: 403, message: decision.reason, deniedReason: decision.reason });
+  const tracked = options.established.track(conn, http);
   const app = await connectApp(conn, options);
-  if (app instanceof Error) return refuse(socket, upstreamFailure(app, conn.port));
-  if (socket.destroyed) {
+  if (app instanceof Error) {
+    tracked.untrack();
+    return refuse(socket, upstreamFailure(app, conn.port));
+  }
+  if (tracked.revoked || socket.destroyed) {
+    // Revoked while connecting (the client side is already reset), or the client went away.
+    tracked.untrack();
     app.destroy();
     return;
   }
   app.write(requestHead(req.method ?? 'GET', forwardPath(req.url ?? '/'), req.httpVersion, req.rawHeaders));
   if (head.length > 0) app.write(head);
-  await carry(conn, socket, app, http, options);
+  await carry(tracked, socket, app, options);
 }

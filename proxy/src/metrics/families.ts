@@ -21,6 +21,12 @@
  *
  * Requests add `status_code` (HTTP status; `0` when no response) and `outcome` (`success`, `failure`: 5xx,
  * gRPC status other than OK, reset, timeout); the histogram adds `outcome` only.
+ *
+ * `loom_authz_denied_total` labels: `direction`, `peer_identity`, `traffic_target` (`namespace/name`, `""`
+ * none), `port`, `code` (the decision code) and `audit`. `port` is the destination port only when the policy
+ * in force names it (a declared inbound port, a port of some authorization's TCP or UDP rules, an outbound
+ * Service port: `portLabel`); every other port is `other`. Every TCP port of the pod is redirected to the
+ * inbound proxy, so a port scan would otherwise create a series per port.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { SeriesCounter, SeriesGauge, SeriesHistogram, type ObserveHandle, type SeriesHandle } from './series.js';
@@ -58,11 +64,23 @@ export interface EdgeMetrics {
   connectionClosed(failure: boolean, bytesReceived: number, bytesSent: number): void;
 }
 
+/** The `port` label of ports the policy does not name. */
+export const OTHER_PORT = 'other';
+
+/**
+ * The `port` label of a denial: the port itself when the policy names it (`PolicySnapshot.knownPorts`, which
+ * holds the label strings, so nothing is allocated), else {@link OTHER_PORT}. `policy` null (none yet): `other`.
+ */
+export function portLabel(policy: { readonly knownPorts: ReadonlyMap<number, string> } | null, port: number): string {
+  return policy?.knownPorts.get(port) ?? OTHER_PORT;
+}
+
 export interface DenialLabels {
   readonly direction: Direction;
   readonly peer_identity: string;
   /** `namespace/name` of the TrafficTarget named by the decision, `""` none. */
   readonly traffic_target: string;
+  /** From {@link portLabel}: a port the policy names, or `other`. */
   readonly port: string;
   /** `DecisionCode` of the denial (`source-not-allowed`, `unmeshed-refused`, ...). */
   readonly code: DeniedCode;
@@ -139,7 +157,7 @@ export function proxyMetrics(registry: Registry): ProxyMetrics {
   updates.inc({ result: 'nack' }, 0);
   const detect = new Counter<'direction' | 'result'>({
     name: METRIC.detect,
-    help: 'Protocol detection from the first bytes of a connection, by direction and result: inbound on every connection (mesh mTLS is result tls), outbound on ports without a declared protocol (timeout: nothing arrived within the deadline, treated as opaque).',
+    help: 'Protocol detection from the first bytes of a connection, by direction and result: inbound on every connection (mesh mTLS is result tls; on a port with a declared protocol a plaintext client is counted as that protocol), outbound on ports without a declared protocol (timeout: nothing arrived within the deadline, treated as opaque).',
     labelNames: ['direction', 'result'],
     registers,
   });

@@ -9,6 +9,11 @@
  * decays towards zero while the endpoint is not used, so an endpoint once slow is tried again later. The cost
  * of an endpoint is `estimate × (requests in flight + 1)`.
  *
+ * Ejection counts connect attempts, not requests: several requests waiting on one connect, or several connects
+ * started together, fail together. Each attempt takes a token ({@link attemptToken}) when it starts; a failure
+ * counts only when no other failure was counted since that attempt started, so a burst of concurrent failures is
+ * one failure (one ejection of the base length), and only failures one after another lengthen the ejection.
+ *
  * Choice: the candidates are, in order of preference, (1) ready endpoints not ejected, (2) endpoints not
  * ready but not ejected (a terminating or starting pod still beats nothing), (3) when every endpoint is
  * ejected, the one ejected longest ago — a request is never failed only because its endpoints failed before.
@@ -37,8 +42,10 @@ export interface Load {
   ejectedUntil: number;
   /** When the last ejection started (for "ejected longest ago"); -Infinity when never ejected. */
   ejectedAt: number;
-  /** Consecutive failed connects. */
+  /** Consecutive failed connects (each burst of concurrent ones counted once). */
   failures: number;
+  /** Failures counted so far, ever (the attempt tokens). */
+  counted: number;
 }
 
 export interface Candidate {
@@ -48,7 +55,7 @@ export interface Candidate {
 }
 
 export function newLoad(now: number): Load {
-  return { rttMs: BALANCE.defaultRttMs, updatedAt: now, inFlight: 0, ejectedUntil: -Infinity, ejectedAt: -Infinity, failures: 0 };
+  return { rttMs: BALANCE.defaultRttMs, updatedAt: now, inFlight: 0, ejectedUntil: -Infinity, ejectedAt: -Infinity, failures: 0, counted: 0 };
 }
 
 /** The estimate decayed to `now`. */
@@ -150,8 +157,18 @@ export function ejectionMs(failures: number): number {
   return Math.min(BALANCE.ejectMaxMs, BALANCE.ejectBaseMs * 2 ** Math.max(0, Math.min(failures - 1, 16)));
 }
 
-/** A connect failed: eject the endpoint; returns how long for. */
-export function connectFailed(load: Load, now: number): number {
+/** What a connect attempt notes when it starts, for {@link connectFailed}. */
+export function attemptToken(load: Load): number {
+  return load.counted;
+}
+
+/**
+ * A connect attempt that started with `token` failed: eject the endpoint; returns how long for, or 0 when
+ * the failure is not counted (another failure was counted since the attempt started: they failed together).
+ */
+export function connectFailed(load: Load, now: number, token: number): number {
+  if (token !== load.counted) return 0;
+  load.counted++;
   load.failures++;
   const ms = ejectionMs(load.failures);
   load.ejectedAt = now;

@@ -18,7 +18,8 @@ export type Discovery =
   | { readonly kind: 'direct' }
   | { readonly kind: 'loop'; readonly dst: SocketAddress }
   | { readonly kind: 'passthrough'; readonly dst: SocketAddress; readonly why: 'no-policy' | 'unknown' }
-  | { readonly kind: 'deny'; readonly dst: SocketAddress; readonly reason: string }
+  /** `port`: the `port` label of the denial (the destination port when the policy knows it, else `other`). */
+  | { readonly kind: 'deny'; readonly dst: SocketAddress; readonly reason: string; readonly port: string }
   | { readonly kind: 'logical'; readonly dst: SocketAddress; readonly entry: PreparedOutboundPort };
 
 /** The proxy itself, for loop detection. */
@@ -47,12 +48,31 @@ export function resolve(dst: SocketAddress, snapshot: PolicySnapshot): Resolved 
   const entry = snapshot.outbound.lookup(dst.address, dst.port);
   if (entry !== undefined) return { kind: 'logical', dst, entry };
   if (snapshot.policy.mesh.outboundUnknown === 'deny') {
-    return { kind: 'deny', dst, reason: `${formatAddress(dst)} is not a destination of the mesh policy, and unknown destinations are denied (outboundUnknown: deny)` };
+    return { kind: 'deny', dst, reason: `${formatAddress(dst)} is not a destination of the mesh policy, and unknown destinations are denied (outboundUnknown: deny)`, port: deniedPortLabel(dst.port, snapshot) };
   }
   return { kind: 'passthrough', dst, why: 'unknown' };
 }
 
 const DIRECT: Discovery = Object.freeze({ kind: 'direct' });
+
+/** The `port` label of denials for ports the policy does not know: one series for all of them. */
+export const OTHER_PORT = 'other';
+
+const servicePorts = new WeakMap<PolicySnapshot, ReadonlySet<number>>();
+
+/**
+ * The `port` label of an outbound denial, from a bounded set: the port itself when it is a Service port of the
+ * policy (any service), else {@link OTHER_PORT} — a scan of every port makes one series, not 65535.
+ */
+export function deniedPortLabel(port: number, snapshot: PolicySnapshot): string {
+  let known = servicePorts.get(snapshot);
+  if (known === undefined) {
+    const ports = new Set<number>();
+    for (const svc of snapshot.policy.outbound) for (const p of svc.ports) ports.add(p.port);
+    servicePorts.set(snapshot, (known = ports));
+  }
+  return known.has(port) ? String(port) : OTHER_PORT;
+}
 
 /** Loopback, unspecified, or one of `interfaces`. */
 export function localAddressCheck(interfaces: readonly string[]): (address: string) => boolean {

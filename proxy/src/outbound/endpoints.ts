@@ -9,6 +9,13 @@
  * so load and ejection follow the endpoint across policy versions. Sets are built once per endpoint list of a
  * policy snapshot. When the policy changes, {@link Endpoints.retain} closes the handles of endpoints no longer
  * listed, gracefully: their requests in flight finish.
+ *
+ * Passthrough destinations (outside the policy) get handles too, kept apart and bounded: at most
+ * `maxPassthrough` of them, least recently used first out, and none unused for longer than the idle timeout;
+ * an evicted handle closes gracefully and a later connection to that destination simply builds a new one.
+ *
+ * Connect failures are counted per connect attempt (`balance.ts`): the pooled HTTP/2 session's opening counts
+ * once however many requests wait on it.
  */
 import type { Socket } from 'node:net';
 import type { PeerCertificate } from 'node:tls';
@@ -20,7 +27,7 @@ import { checkPeerIdentity } from '../identity/tls.js';
 import type { EdgeMetrics } from '../metrics/families.js';
 import type { Runtime } from '../runtime.js';
 import { ALPN_HTTP2, type MeshAlpn } from '../wire.js';
-import { connectFailed, connectSucceeded, newLoad, pick, type Candidate, type Load } from './balance.js';
+import { attemptToken, connectFailed, connectSucceeded, newLoad, pick, type Candidate, type Load } from './balance.js';
 import { formatAddress } from '../transport/address.js';
 import { connectMesh, connectPlain, ConnectError } from '../transport/connect.js';
 import { H2Origin } from './session.js';
@@ -34,6 +41,9 @@ export class NoCertificateError extends ConnectError {
 
 /** At most one warning per endpoint per this long about failing connects. */
 const WARN_INTERVAL_MS = 10_000;
+
+/** Passthrough destinations the proxy keeps state for, at most (least recently used ones are closed first). */
+export const DEFAULT_MAX_PASSTHROUGH = 256;
 
 export interface EndpointDeps {
   readonly cfg: DataPathConfig;
@@ -107,14 +117,43 @@ export class EndpointHandle {
     if (this.#resumable) this.#tlsSession = session;
   };
 
-  /** The pooled HTTP/2 session holder: `loom.h2` when meshed, h2c when not. */
+  /**
+   * The pooled HTTP/2 session holder: `loom.h2` when meshed, h2c when not. Its connects are counted here, once
+   * per attempt (success ends a failure streak, failure ejects), however many requests wait on one.
+   */
   h2(): H2Origin {
     return (this.#h2 ??= new H2Origin({
       authority: `http://${this.where}`,
-      connect: () => this.connect(ALPN_HTTP2),
+      connect: () => this.#connectCounted(ALPN_HTTP2),
       idleTimeoutMs: this.#deps.cfg.idleTimeoutMs,
       log: this.#deps.log,
     }));
+  }
+
+  async #connectCounted(alpn: MeshAlpn): Promise<Socket> {
+    const token = attemptToken(this.load);
+    try {
+      const socket = await this.connect(alpn);
+      this.succeeded();
+      return socket;
+    } catch (err) {
+      if (!(err instanceof NoCertificateError)) this.failed(err as Error, token);
+      throw err;
+    }
+  }
+
+  /** Token for a connect attempt starting now, passed to {@link failed} if it fails. */
+  attempt(): number {
+    return attemptToken(this.load);
+  }
+
+  /**
+   * Where the pooled HTTP/2 session opened for a request to `dstService` is counted as a connection
+   * (`loom_tcp_*`): the endpoint edge, meshed endpoints only (`tls="true"`, the peer's identity). Sessions to
+   * unmeshed endpoints are not counted (the application's connections are, on the logical edge).
+   */
+  sessionEdge(dstService: string): EdgeMetrics | null {
+    return this.identity === null ? null : this.edge(dstService, '');
   }
 
   /** Sends an HTTP/1 request through the endpoint's undici Pool (unmeshed endpoints only). */
@@ -163,10 +202,15 @@ export class EndpointHandle {
     return edge;
   }
 
-  /** Records a failed connect (ejecting the endpoint) and logs it, loudly when it keeps failing. */
-  failed(err: Error): void {
+  /**
+   * Records the failure of the connect attempt that took `token` ({@link attempt}): ejects the endpoint and logs
+   * it, loudly when it keeps failing. Attempts that failed together (one connect several requests waited on, or
+   * connects started before another failure was counted) count once.
+   */
+  failed(err: Error, token: number): void {
     const now = this.#deps.now();
-    const ms = connectFailed(this.load, now);
+    const ms = connectFailed(this.load, now, token);
+    if (ms === 0) return;
     const fields = { event: 'endpoint.ejected', peer: this.where, identity: this.identity ?? undefined, reason: err.message, ejectedForMs: ms, failures: this.load.failures };
     if (this.load.failures >= 2 && now - this.#lastWarnAt >= WARN_INTERVAL_MS) {
       this.#lastWarnAt = now;
@@ -222,18 +266,26 @@ export class EndpointSet {
 
 const keyOf = (address: string, port: number, identity: string | null): string => `${address}\u0000${port}\u0000${identity ?? ''}`;
 
+interface PassthroughEntry {
+  readonly set: EndpointSet;
+  readonly handle: EndpointHandle;
+  lastUsed: number;
+}
+
 /** Every endpoint handle, and the sets over them. */
 export class Endpoints {
   readonly #deps: EndpointDeps;
   readonly #random: () => number;
+  readonly #maxPassthrough: number;
   readonly #handles = new Map<string, EndpointHandle>();
   readonly #sets = new WeakMap<readonly Endpoint[], EndpointSet>();
-  /** Passthrough destinations (HTTP requests to a destination the policy dropped), by `address:port`. */
-  readonly #passthrough = new Map<string, EndpointSet>();
+  /** Passthrough destinations by `address:port`, least recently used first (Map order). */
+  readonly #passthrough = new Map<string, PassthroughEntry>();
 
-  constructor(deps: EndpointDeps, random: () => number) {
+  constructor(deps: EndpointDeps, random: () => number, maxPassthrough = DEFAULT_MAX_PASSTHROUGH) {
     this.#deps = deps;
     this.#random = random;
+    this.#maxPassthrough = Math.max(1, maxPassthrough);
   }
 
   /** The set over `endpoints` (a list from the policy; built once per list). */
@@ -251,15 +303,36 @@ export class Endpoints {
     return set;
   }
 
-  /** A one-endpoint, unmeshed set for a destination outside the policy. */
+  /**
+   * A one-endpoint, unmeshed set for a destination outside the policy. Bounded: the least recently used
+   * destinations beyond `maxPassthrough`, and those unused for `idleTimeoutMs`, are closed (gracefully).
+   */
   passthrough(address: string, port: number): EndpointSet {
     const key = keyOf(address, port, null);
-    let set = this.#passthrough.get(key);
-    if (set === undefined) {
-      set = new EndpointSet([this.handle({ address, port, identity: null, pod: null, ready: true })], [true], this.#deps.now, this.#random);
-      this.#passthrough.set(key, set);
+    const now = this.#deps.now();
+    const found = this.#passthrough.get(key);
+    if (found !== undefined) {
+      found.lastUsed = now;
+      // Most recently used last: delete and insert again (Map keeps insertion order).
+      this.#passthrough.delete(key);
+      this.#passthrough.set(key, found);
+      return found.set;
     }
+    this.#evictPassthrough(now, this.#maxPassthrough - 1);
+    const handle = new EndpointHandle({ address, port, identity: null, pod: null, ready: true }, this.#deps);
+    const set = new EndpointSet([handle], [true], this.#deps.now, this.#random);
+    this.#passthrough.set(key, { set, handle, lastUsed: now });
     return set;
+  }
+
+  /** Closes passthrough handles idle for longer than the idle timeout, then the oldest until at most `keep` remain. */
+  #evictPassthrough(now: number, keep: number): void {
+    const idleMs = this.#deps.cfg.idleTimeoutMs;
+    for (const [key, entry] of this.#passthrough) {
+      if (this.#passthrough.size <= keep && now - entry.lastUsed < idleMs) break;
+      this.#passthrough.delete(key);
+      void entry.handle.retire();
+    }
   }
 
   handle(endpoint: Endpoint): EndpointHandle {
@@ -284,6 +357,7 @@ export class Endpoints {
         for (const b of port.split?.backends ?? []) add(b.endpoints);
       }
     }
+    for (const entry of this.#passthrough.values()) void entry.handle.retire();
     this.#passthrough.clear();
     for (const [key, handle] of this.#handles) {
       if (keep.has(key)) continue;
@@ -292,23 +366,34 @@ export class Endpoints {
     }
   }
 
+  /** Handles of policy endpoints. */
   get size(): number {
     return this.#handles.size;
+  }
+
+  /** Passthrough destinations held. */
+  get passthroughSize(): number {
+    return this.#passthrough.size;
   }
 
   get sessions(): number {
     let n = 0;
     for (const h of this.#handles.values()) n += h.sessions;
+    for (const e of this.#passthrough.values()) n += e.handle.sessions;
     return n;
+  }
+
+  #all(): EndpointHandle[] {
+    return [...this.#handles.values(), ...[...this.#passthrough.values()].map((e) => e.handle)];
   }
 
   /** Graceful close of every pool and session. */
   async close(): Promise<void> {
-    await Promise.all([...this.#handles.values()].map((h) => h.retire()));
+    await Promise.all(this.#all().map((h) => h.retire()));
   }
 
   async destroy(): Promise<void> {
-    const all = [...this.#handles.values()];
+    const all = this.#all();
     this.#handles.clear();
     this.#passthrough.clear();
     await Promise.all(all.map((h) => h.destroy()));

@@ -8,8 +8,9 @@
  * applications to unmeshed endpoints, in `http1.ts`).
  *
  * Failures:
- * - a connect failure (refused, TLS, wrong identity) before anything was sent ejects the endpoint and tries
- *   another one once — safe, since the request was not sent; then 502;
+ * - a connect failure (refused, TLS, wrong identity) before anything was sent ejects the endpoint (once per
+ *   connect attempt, not per request waiting on it) and tries another one once — safe, since the request was
+ *   not sent; then 502;
  * - no certificate held yet for a meshed endpoint: 503 `no mesh certificate yet`;
  * - the upstream resets the stream (or its connection is lost) before responding: 502; after responding: the
  *   application's response is reset too (HTTP/1: connection destroyed; HTTP/2: RST_STREAM INTERNAL_ERROR), so a
@@ -157,20 +158,20 @@ export abstract class Exchange {
       this.#send(session);
       return;
     }
-    origin.open().then(
-      (s) => {
-        handle.succeeded();
-        this.#send(s);
-      },
+    // The connect is counted (ejection, failure streak) by the handle, once however many requests wait on it.
+    origin.open(handle.sessionEdge(this.plan!.service)).then(
+      (s) => this.#send(s),
       (err: Error) => this.connectFailed(handle, err),
     );
   }
 
-  /** Connecting to `handle` failed before anything was sent: eject it, try another endpoint once, else 502. */
+  /**
+   * Connecting to `handle` failed before anything was sent (the failure already counted against the endpoint
+   * by whoever made the attempt): try another endpoint once, else 502.
+   */
   connectFailed(handle: EndpointHandle, err: Error): void {
     this.#unpend();
     const noCertificate = err instanceof NoCertificateError;
-    if (!noCertificate) handle.failed(err);
     if (this.done) return;
     if (noCertificate) {
       this.fail({ status: 503, message: 'no mesh certificate yet', retryAfterSeconds: 1 });

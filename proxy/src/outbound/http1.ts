@@ -121,12 +121,15 @@ export class H1Exchange extends Exchange {
 class UndiciCall implements Dispatcher.DispatchHandler {
   readonly #ex: H1Exchange;
   readonly #handle: EndpointHandle;
+  /** The connect attempt token: requests queued on one failed connect count one failure. */
+  readonly #attempt: number;
   #controller: Dispatcher.DispatchController | null = null;
   #waitingDrain = false;
 
   constructor(ex: H1Exchange, handle: EndpointHandle) {
     this.#ex = ex;
     this.#handle = handle;
+    this.#attempt = handle.attempt();
   }
 
   abort(): void {
@@ -176,6 +179,7 @@ class UndiciCall implements Dispatcher.DispatchHandler {
     const ex = this.#ex;
     if (this.#controller === null && isConnectError(err)) {
       // Never started: the connection failed before the request was written.
+      this.#handle.failed(err, this.#attempt);
       ex.connectFailed(this.#handle, err);
       return;
     }
@@ -221,11 +225,6 @@ export class Http1Server {
   accept(socket: Socket, conn: AppConnection): void {
     this.#conns.set(socket, conn);
     handOff(this.#server, socket, 'http1');
-  }
-
-  /** Closing: idle keep-alive connections close now; busy ones after their response (`connection: close`). */
-  drain(): void {
-    this.#server.closeIdleConnections();
   }
 
   close(): void {

@@ -102,7 +102,6 @@ const ignore = (): void => {};
 export class Http2Sessions {
   readonly #ctx: HttpContext;
   readonly #sessions = new Set<ServerHttp2Session>();
-  #draining = false;
 
   constructor(ctx: HttpContext) {
     this.#ctx = ctx;
@@ -119,7 +118,6 @@ export class Http2Sessions {
     session.on('close', () => this.#sessions.delete(session));
     session.setTimeout(ctx.cfg.idleTimeoutMs, () => session.close());
     session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.#onStream(conn, stream, headers));
-    if (this.#draining) session.close();
   }
 
   #onStream(conn: AppConnection, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
@@ -129,12 +127,6 @@ export class Http2Sessions {
     stream.on('error', ignore); // reported through 'close' (rstCode)
     ex.finishOnClose(stream);
     dispatch(ctx, conn, ex);
-  }
-
-  /** Closing: GOAWAY to every session; streams in flight finish. */
-  drain(): void {
-    this.#draining = true;
-    for (const s of this.#sessions) s.close();
   }
 
   destroy(): void {

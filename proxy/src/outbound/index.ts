@@ -15,8 +15,11 @@
  * to new work at once while work in flight finishes where it started. Pools and sessions of endpoints that
  * left the policy are closed gracefully on each change.
  *
- * Shutdown: `close()` stops accepting, lets requests and connections in flight finish for at most
- * `cfg.drainTimeoutMs`, then destroys what is left. Before `close()` nothing is refused, draining or not.
+ * Shutdown: the application's own calls are never refused while the process lives. `close()` keeps accepting
+ * and serving exactly as before — no `Connection: close`, no GOAWAY, no idle connection closed under the
+ * application — until the application has no connection open to the proxy (it exited, or closed them) or the
+ * drain budget is spent; only then does it stop accepting and destroy what is left. The app calls it last, after
+ * the inbound side drained (`app.ts`).
  */
 import type { AddressInfo, Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -45,6 +48,8 @@ export interface OutboundOptions {
   readonly random?: () => number;
   /** Monotonic clock in milliseconds (load estimates, ejection, durations); `performance.now` by default. */
   readonly now?: () => number;
+  /** Passthrough destinations held at most (`DEFAULT_MAX_PASSTHROUGH` of `endpoints.ts` by default). */
+  readonly maxPassthrough?: number;
 }
 
 export interface OutboundStats {
@@ -52,8 +57,10 @@ export interface OutboundStats {
   readonly connections: number;
   /** HTTP requests in flight. */
   readonly requests: number;
-  /** Endpoints the proxy holds state for. */
+  /** Endpoints of the policy the proxy holds state for. */
   readonly endpoints: number;
+  /** Passthrough destinations (outside the policy) the proxy holds state for; bounded. */
+  readonly passthrough: number;
   /** HTTP/2 client sessions open to endpoints. */
   readonly sessions: number;
 }
@@ -61,8 +68,11 @@ export interface OutboundStats {
 export interface OutboundProxy {
   /** Starts accepting on `cfg.bindAddress:cfg.outboundPort`. */
   listen(): Promise<AddressInfo>;
-  /** Stops accepting, drains work in flight (at most `cfg.drainTimeoutMs`), then closes everything. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * The end: serves on, still accepting, until no application connection is open or `drainMs` (default
+   * `cfg.drainTimeoutMs`) has passed; then stops accepting and closes everything left. Idempotent.
+   */
+  close(options?: { readonly drainMs?: number }): Promise<void>;
   stats(): OutboundStats;
 }
 
@@ -72,7 +82,7 @@ export function createOutbound(cfg: DataPathConfig, rt: Runtime, options: Outbou
   const now = options.now ?? (() => performance.now());
 
   // Endpoint → concrete → logical: where requests and connections go.
-  const endpoints = new Endpoints({ cfg, rt, log, now }, random);
+  const endpoints = new Endpoints({ cfg, rt, log, now }, random, options.maxPassthrough);
   const router = new Router(rt.policy, endpoints, random);
   const unsubscribe = rt.policy.onChange((next) => endpoints.retain(next.policy));
 
@@ -180,16 +190,15 @@ export function createOutbound(cfg: DataPathConfig, rt: Runtime, options: Outbou
 
   let closed: Promise<void> | undefined;
 
-  async function shutdown(): Promise<void> {
+  async function shutdown(drainMs: number): Promise<void> {
+    // Serving as usual meanwhile: the application may still need its calls (it may be shutting down too).
+    const idle = listener === null || (await listener.whenIdle(drainMs));
     closing = true;
     unsubscribe();
-    // HTTP/1: idle keep-alive connections close now, busy ones after their response; HTTP/2: GOAWAY.
-    http1.drain();
-    http2.drain();
-    const open = listener?.connections.size ?? 0;
-    const started = now();
-    await listener?.close({ drainMs: cfg.drainTimeoutMs });
-    if (open > 0 && now() - started >= cfg.drainTimeoutMs) log.info({ event: 'drain.timeout', drainMs: cfg.drainTimeoutMs }, 'drain timed out; remaining connections closed');
+    if (!idle) {
+      log.info({ event: 'drain.timeout', drainMs, connections: listener?.connections.size ?? 0 }, 'application connections still open at the end of the drain; closed');
+    }
+    await listener?.close();
     http2.destroy();
     http1.close();
     await endpoints.destroy();
@@ -198,16 +207,16 @@ export function createOutbound(cfg: DataPathConfig, rt: Runtime, options: Outbou
   return {
     async listen() {
       if (listener !== null) return listener.address;
-      listener = await listen({ host: cfg.bindAddress, port: cfg.outboundPort, onConnection, log });
+      listener = await listen({ host: cfg.bindAddress, port: cfg.outboundPort, onConnection, log, name: 'outbound listener' });
       self.ports.add(listener.address.port);
-      log.info({ event: 'listening', address: `${listener.address.address}:${listener.address.port}` }, 'outbound proxy listening');
+      log.info({ event: 'listening', address: formatAddress(listener.address) }, 'outbound proxy listening');
       return listener.address;
     },
-    close() {
-      return (closed ??= shutdown());
+    close(closeOptions = {}) {
+      return (closed ??= shutdown(closeOptions.drainMs ?? cfg.drainTimeoutMs));
     },
     stats() {
-      return { connections: listener?.connections.size ?? 0, requests: inflight.count, endpoints: endpoints.size, sessions: endpoints.sessions };
+      return { connections: listener?.connections.size ?? 0, requests: inflight.count, endpoints: endpoints.size, passthrough: endpoints.passthroughSize, sessions: endpoints.sessions };
     },
   };
 }

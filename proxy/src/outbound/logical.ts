@@ -37,7 +37,8 @@ export class Router {
   readonly #random: () => number;
   readonly #plans = new WeakMap<BackendChoice, Plan>();
   readonly #routedPlans = new WeakMap<BackendChoice, Map<string, Plan>>();
-  readonly #passthrough = new Map<EndpointSet, Plan>();
+  /** Keyed by the (bounded, evicted) passthrough sets of `Endpoints`: entries go with their set. */
+  readonly #passthrough = new WeakMap<EndpointSet, Plan>();
   readonly #matches = new WeakMap<PreparedOutboundPort, readonly CompiledRoute[]>();
 
   constructor(policy: PolicyView, endpoints: Endpoints, random: () => number) {
@@ -82,7 +83,6 @@ export class Router {
     const endpoints = this.#endpoints.passthrough(dst.address, dst.port);
     let plan = this.#passthrough.get(endpoints);
     if (plan === undefined) {
-      if (this.#passthrough.size > 1024) this.#passthrough.clear();
       plan = Object.freeze({ endpoints, service: '', route: '' });
       this.#passthrough.set(endpoints, plan);
     }

@@ -36,7 +36,7 @@ export type Denial = Extract<Discovery, { kind: 'deny' }>;
  * its destination is unknown and denied.
  */
 export function denied(rt: Runtime, log: Logger, found: Denial, request: string | null): void {
-  rt.metrics.denied({ direction: 'outbound', peer_identity: '', traffic_target: '', port: String(found.dst.port), code: UNKNOWN_DESTINATION, audit: 'false' });
+  rt.metrics.denied({ direction: 'outbound', peer_identity: '', traffic_target: '', port: found.port, code: UNKNOWN_DESTINATION, audit: 'false' });
   if (request === null) log.info({ event: 'outbound.denied', dst: formatAddress(found.dst), reason: found.reason }, 'connection denied');
   else log.info({ event: 'outbound.denied', request, dst: formatAddress(found.dst), reason: found.reason }, 'request denied');
 }

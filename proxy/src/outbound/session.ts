@@ -7,10 +7,14 @@
  * Settings: no server push; stream windows of 256 KiB and a 4 MiB connection window (node's 64 KiB default
  * throttles bulk bodies between proxies) — buffered only while a reader is slower than the sender; sessions
  * idle for `idleTimeoutMs` are closed gracefully.
+ *
+ * Metrics: a session opened with an {@link EdgeMetrics} is counted on it as a connection (`loom_tcp_*`: opened,
+ * then closed with its bytes, a failure when the session or its socket failed).
  */
 import { connect as h2Connect, type ClientHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Logger } from '@loom/shared/runtime';
+import type { EdgeMetrics } from '../metrics/families.js';
 
 const STREAM_WINDOW = 256 * 1024;
 const CONNECTION_WINDOW = 4 * 1024 * 1024;
@@ -49,9 +53,12 @@ export class H2Origin {
     return s;
   }
 
-  /** Opens a session (or joins the opening in progress). Rejects with the connect error. */
-  open(): Promise<ClientHttp2Session> {
-    return (this.#opening ??= this.#connect().finally(() => {
+  /**
+   * Opens a session (or joins the opening in progress), counted as a connection on `edge` when given (by the
+   * request that starts the opening). Rejects with the connect error.
+   */
+  open(edge: EdgeMetrics | null = null): Promise<ClientHttp2Session> {
+    return (this.#opening ??= this.#connect(edge).finally(() => {
       this.#opening = null;
     }));
   }
@@ -81,8 +88,9 @@ export class H2Origin {
     for (const s of this.#open) s.destroy();
   }
 
-  async #connect(): Promise<ClientHttp2Session> {
+  async #connect(edge: EdgeMetrics | null): Promise<ClientHttp2Session> {
     const socket = await this.#options.connect();
+    if (edge !== null) countConnection(socket, edge);
     const session = h2Connect(this.#options.authority, {
       createConnection: () => socket,
       settings: { enablePush: false, initialWindowSize: STREAM_WINDOW },
@@ -120,4 +128,10 @@ export class H2Origin {
     }
     return session;
   }
+}
+
+/** Counts `socket` on `edge` from now until it closes (a failure when it closed on an error). */
+function countConnection(socket: Socket, edge: EdgeMetrics): void {
+  edge.connectionOpened();
+  socket.once('close', (hadError: boolean) => edge.connectionClosed(hadError, socket.bytesRead, socket.bytesWritten));
 }

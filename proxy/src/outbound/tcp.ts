@@ -38,6 +38,7 @@ export async function open(plan: Plan, alpn: MeshAlpn, now: () => number): Promi
 
 async function openOne(handle: EndpointHandle, alpn: MeshAlpn, now: () => number): Promise<Opened> {
   const startedAt = now();
+  const attempt = handle.attempt();
   started(handle.load);
   try {
     const socket = await handle.connect(alpn);
@@ -47,7 +48,7 @@ async function openOne(handle: EndpointHandle, alpn: MeshAlpn, now: () => number
     return { handle, socket };
   } catch (err) {
     abandoned(handle.load);
-    if (!(err instanceof NoCertificateError)) handle.failed(err as Error);
+    if (!(err instanceof NoCertificateError)) handle.failed(err as Error, attempt);
     throw err;
   }
 }

@@ -169,7 +169,9 @@ export interface PolicyServer {
 export async function startPolicyServer(options: PolicyServerOptions, distributor = new PolicyDistributor()): Promise<PolicyServer> {
   const server = new Server();
   server.addService(loadPolicyService().service, distributor.handlers);
-  const credentials = ServerCredentials.createSsl(Buffer.from(options.rootCerts), [{ private_key: Buffer.from(options.key), cert_chain: Buffer.from(options.certChain) }], false);
+  // Client certificates are required: the proxy's identity comes from its certificate (policy.proto), and proxies open
+  // the policy stream only once they hold one.
+  const credentials = ServerCredentials.createSsl(Buffer.from(options.rootCerts), [{ private_key: Buffer.from(options.key), cert_chain: Buffer.from(options.certChain) }], true);
   const host = options.host ?? '127.0.0.1';
   const address = host.includes(':') ? `[${host}]:${options.port ?? 0}` : `${host}:${options.port ?? 0}`;
   const port = await new Promise<number>((resolve, reject) => {

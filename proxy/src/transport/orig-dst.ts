@@ -6,6 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import { unmapped } from './address.js';
 
 export interface SocketAddress {
   readonly address: string;
@@ -79,12 +80,12 @@ export function nativeOriginalDst(): OriginalDstLookup {
   };
 }
 
-/** Test double: the original destination per client `address:port` (the socket's remote end as the proxy sees it). */
+/** Test double: the original destination per client `address:port` (the socket's remote end; IPv4-mapped as IPv4). */
 export function mapOriginalDst(entries: ReadonlyMap<string, SocketAddress> | (() => ReadonlyMap<string, SocketAddress>)): OriginalDstLookup {
   return {
     lookup(socket) {
       const map = typeof entries === 'function' ? entries() : entries;
-      return map.get(`${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`) ?? null;
+      return map.get(`${unmapped(socket.remoteAddress ?? '')}:${socket.remotePort ?? 0}`) ?? null;
     },
   };
 }

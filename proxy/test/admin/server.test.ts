@@ -117,6 +117,15 @@ t.test('/log-level reads and sets the level of the root logger and its children'
   t.match(await call(h.port, '/log-level', { method: 'PUT', body: '' }), { status: 400, body: /^unknown log level ""/ });
 });
 
+t.test('on `::` (the default bind address) it serves IPv6 and IPv4 clients; an IPv4 loopback client may set the level and is logged as IPv4', async (t) => {
+  const h = await harness(t, { host: '::' });
+  t.equal(h.admin.address.address, '::');
+  t.match(await call(h.port, '/live', { host: '::1' }), { status: 200 }, 'IPv6');
+  t.match(await call(h.port, '/live', { host: '127.0.0.1' }), { status: 200 }, 'IPv4 (dual-stack)');
+  t.match(await call(h.port, '/log-level', { method: 'PUT', body: 'debug', host: '127.0.0.1' }), { status: 200 }, 'loopback, though the socket says ::ffff:127.0.0.1');
+  t.match(h.records.find((r) => r.event === 'admin.log_level'), { peer: /^127\.0\.0\.1:\d+$/ });
+});
+
 const external = Object.values(networkInterfaces())
   .flat()
   .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)?.address;

@@ -1,13 +1,14 @@
 /**
  * HTTP/1 through the inbound proxy: `loom.http1` from a client proxy and plaintext from unmeshed clients,
- * forwarded to an HTTP/1.1 application; malformed requests refused on their own connection; policy changes
- * apply to the next request, never to one in flight.
+ * forwarded to an HTTP/1.1 application; malformed requests refused on their own connection; a policy change
+ * judges the request in flight again (reset only when it denies it) and closes keep-alive connections of peers
+ * it denies outright.
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import t from 'tap';
 import { allow, httpRoute, testPolicy } from '../support/policy.js';
-import { API, closeOf, freePort, meshConnect, plainConnect, rawExchange, startH1App, startInbound, until, WEB } from './support.js';
+import { API, closeOf, freePort, meshConnect, plainConnect, rawExchange, startH1App, startInbound, until, WEB, within } from './support.js';
 
 const policyFor = (options: Parameters<typeof testPolicy>[0] = {}): ReturnType<typeof testPolicy> => testPolicy({ identity: API, ...options });
 
@@ -140,19 +141,57 @@ t.test('malformed requests are refused on their own connection; other connection
   t.match(requests, /status_code="408",outcome="success"\} 1/);
 });
 
-t.test('a policy change: the request in flight completes; the next one on the connection meets the new policy', async (t) => {
+t.test('a policy change: a request in flight it still allows completes; the next one meets the new policy', async (t) => {
   const app = await startH1App(t);
   const open = policyFor({ authorizations: [allow({ sources: [WEB] })] });
   const inbound = await startInbound(t, { appPort: app.port, policy: open });
   const socket = await meshConnect(t, inbound.port, { ca: inbound.ca, leaf: inbound.ca.leaf('shop', 'web'), alpn: 'loom.http1' });
   const held = rawRequest(socket, 'GET /hold HTTP/1.1\r\nHost: x\r\n\r\n');
   await until(() => app.seen.length === 1, 'the request to reach the application');
-  inbound.apply(policyFor({ authorizations: [allow({ sources: [WEB], http: [httpRoute({ pathRegex: '/other' })] })] }));
+  inbound.apply(policyFor({ authorizations: [allow({ sources: [WEB], http: [httpRoute({ pathRegex: '/hold' })] })] }));
   app.release();
   t.equal((await held).status, 200, 'the in-flight request was not dropped');
-  const next = await rawRequest(socket, 'GET /hold HTTP/1.1\r\nHost: x\r\n\r\n');
+  const next = await rawRequest(socket, 'GET /other HTTP/1.1\r\nHost: x\r\n\r\n');
   t.equal(next.status, 403, 'the next request on the same connection is judged by the new policy');
   t.equal(app.seen.length, 1);
+  t.equal(inbound.events('authz.revoked').length, 0, 'nothing revoked');
+});
+
+t.test('a policy change that denies the request in flight resets it: the connection closes without a response, logged once', async (t) => {
+  const app = await startH1App(t);
+  const inbound = await startInbound(t, { appPort: app.port, policy: policyFor({ authorizations: [allow({ sources: [WEB] })] }) });
+  const socket = await meshConnect(t, inbound.port, { ca: inbound.ca, leaf: inbound.ca.leaf('shop', 'web'), alpn: 'loom.http1' });
+  const closed = closeOf(socket);
+  socket.write('GET /hold HTTP/1.1\r\nHost: x\r\n\r\n');
+  await until(() => app.seen.length === 1, 'the request to reach the application');
+  inbound.apply(policyFor({ authorizations: [allow({ sources: [WEB], http: [httpRoute({ pathRegex: '/other' })] })] }));
+  t.equal((await within(closed, 'the connection to close')).received, '', 'no (partial) response: the connection was closed');
+  app.release();
+  const revoked = inbound.events('authz.revoked');
+  t.equal(revoked.length, 1, 'logged once (the peer may still ask for /other: the request alone)');
+  t.match(revoked[0], { level: 'info', identity: WEB, method: 'GET', msg: /request reset/ });
+  await until(() => inbound.proxy.stats().requestsInFlight === 0, 'the request slot to be released');
+  t.match(await inbound.metric('loom_requests_total'), /status_code="0",outcome="failure"\} 1/, 'counted as a failed request');
+});
+
+t.test('a policy change that denies a peer outright closes its idle keep-alive connections; allowed peers keep theirs', async (t) => {
+  const app = await startH1App(t);
+  const inbound = await startInbound(t, { appPort: app.port, policy: policyFor({ mesh: { allowUnmeshed: true }, authorizations: [allow({ sources: [WEB, 'spiffe://cluster.local/ns/shop/sa/cart'] })] }) });
+  const web = await meshConnect(t, inbound.port, { ca: inbound.ca, leaf: inbound.ca.leaf('shop', 'web'), alpn: 'loom.http1' });
+  const cart = await meshConnect(t, inbound.port, { ca: inbound.ca, leaf: inbound.ca.leaf('shop', 'cart'), alpn: 'loom.http1' });
+  const plain = await plainConnect(t, inbound.port);
+  for (const socket of [web, cart, plain]) t.equal((await rawRequest(socket, 'GET /x HTTP/1.1\r\nHost: x\r\n\r\n')).status, 200);
+  const webClosed = closeOf(web);
+  const plainClosed = closeOf(plain);
+  inbound.apply(policyFor({ authorizations: [allow({ sources: ['spiffe://cluster.local/ns/shop/sa/cart'] })] }));
+  await within(webClosed, 'the denied mesh connection to close');
+  t.pass('the denied mesh peer: closed');
+  await within(plainClosed, 'the plaintext connection to close');
+  t.pass('the plaintext client, no longer allowed: closed');
+  t.equal((await rawRequest(cart, 'GET /y HTTP/1.1\r\nHost: x\r\n\r\n')).status, 200, 'the allowed peer keeps its connection');
+  const revoked = inbound.events('authz.revoked');
+  t.equal(revoked.length, 2, 'each closed connection logged once');
+  t.match(revoked, [{ msg: /connection closed/ }, { msg: /connection closed/ }]);
 });
 
 t.test('the application is unreachable: 502 on a connection that stays usable', async (t) => {

@@ -2,14 +2,43 @@
  * `loom.h2` and plaintext h2c through the inbound proxy to real applications: HTTP/1.x clients' requests
  * (`loom-orig-proto`) reach an HTTP/1.1 application intact, HTTP/2 and gRPC-style streams reach an h2c
  * application with trailers and streaming both ways, and authorization, audit and load shedding answer per
- * request with the proxy's own responses.
+ * request with the proxy's own responses. A policy change resets the streams it now denies (long-lived gRPC
+ * streams included) and sends GOAWAY to sessions whose peer it denies outright.
  */
 import { once } from 'node:events';
 import { constants, createServer as createH2Server, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { allow, httpRoute, testPolicy } from '../support/policy.js';
-import { API, freePort, h2Request, listenOn, meshH2, plainH2, startH1App, startH2App, startInbound, until, WEB } from './support.js';
+import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
+import { API, freePort, h2Request, listenOn, meshH2, plainH2, startH1App, startH2App, startInbound, until, WEB, within } from './support.js';
+
+const CART = 'spiffe://cluster.local/ns/shop/sa/cart';
+
+/** A gRPC-style bidi stream to the h2 application's `/echo`, kept open: `send` resolves with the echo. */
+function openEcho(session: ClientHttp2Session, headers: Record<string, string> = {}): { stream: ClientHttp2Stream; send(text: string): Promise<string>; closed: Promise<number> } {
+  const stream = session.request({ ':method': 'POST', ':path': '/echo', 'content-type': 'application/grpc', ...headers }, { endStream: false });
+  stream.on('error', () => {});
+  const closed = new Promise<number>((resolve) => stream.on('close', () => resolve(stream.rstCode ?? 0)));
+  return {
+    stream,
+    closed,
+    send: (text) =>
+      new Promise<string>((resolve, reject) => {
+        const onData = (chunk: Buffer): void => {
+          stream.off('close', onClose);
+          resolve(chunk.toString());
+        };
+        const onClose = (): void => {
+          stream.off('data', onData);
+          reject(new Error('the stream closed'));
+        };
+        stream.once('data', onData);
+        stream.once('close', onClose);
+        stream.write(text);
+      }),
+  };
+}
 
 const policyFor = (options: Parameters<typeof testPolicy>[0] = {}): ReturnType<typeof testPolicy> => testPolicy({ identity: API, ...options });
 
@@ -151,7 +180,7 @@ t.test('denied requests get 403 naming the rule; other requests on the same conn
   t.equal(denials.length, 2, 'each denial logged once');
   t.match(denials[0], { level: 'info', component: 'inbound', identity: WEB, port: app.port, trafficTarget: 'shop/web-to-api' });
   t.match(denials[0]?.reason, /route-not-matched|allows HTTP/);
-  t.match(await inbound.metric('loom_authz_denied_total'), /loom_authz_denied_total\{direction="inbound",peer_identity="spiffe:\/\/cluster.local\/ns\/shop\/sa\/web",traffic_target="shop\/web-to-api",port="\d+",code="route-not-matched",audit="false"\} 2/);
+  t.match(await inbound.metric('loom_authz_denied_total'), /loom_authz_denied_total\{direction="inbound",peer_identity="spiffe:\/\/cluster.local\/ns\/shop\/sa\/web",traffic_target="shop\/web-to-api",port="other",code="route-not-matched",audit="false"\} 2/, 'a port the policy does not name is labelled other');
   const requests = await inbound.metric('loom_requests_total');
   t.match(requests, /route="shop\/routes\/public"[^}]*status_code="200"/, 'the admitted request is on its route');
   t.match(requests, /route=""[^}]*status_code="403",outcome="success"\} 2/, 'denials are counted, not failures');
@@ -268,4 +297,74 @@ t.test('a large h2c response to a client that does not read: the application is 
   t.equal(length, chunkSize * chunks, 'every byte');
   t.ok(intact, 'in order');
   t.ok(writtenWhileNotReading < chunks / 2, `the application was held back (${writtenWhileNotReading} of ${chunks} chunks written while the client did not read)`);
+});
+
+t.test('a policy change resets the streams it now denies, long-lived gRPC streams included; the others carry on', async (t) => {
+  const app = await startH2App(t);
+  const both = policyFor({ authorizations: [allow({ sources: [WEB], http: [httpRoute({ match: 'keep', headers: { 'x-stream': 'keep' } }), httpRoute({ match: 'drop', headers: { 'x-stream': 'drop' } })] })] });
+  const inbound = await startInbound(t, { appPort: app.port, policy: both });
+  const session = await meshH2(t, inbound.port, { ca: inbound.ca, leaf: inbound.ca.leaf('shop', 'web') });
+  const keep = openEcho(session, { 'x-stream': 'keep' });
+  const drop = openEcho(session, { 'x-stream': 'drop' });
+  t.equal(await keep.send('k1'), 'k1');
+  t.equal(await drop.send('d1'), 'd1');
+
+  inbound.apply(policyFor({ authorizations: [allow({ sources: [WEB], http: [httpRoute({ match: 'keep', headers: { 'x-stream': 'keep' } })] })] }));
+  t.not(await within(drop.closed, 'the denied stream to close'), 0, 'the stream the policy now denies is reset (RST_STREAM)');
+  await until(() => app.closed.some((c) => c.rstCode !== 0), "the application's side of it to be reset too");
+  t.equal(await keep.send('k2'), 'k2', 'the stream still allowed carries on');
+  const trailers = new Promise<Record<string, unknown>>((resolve) => keep.stream.once('trailers', resolve));
+  keep.stream.end();
+  t.match(await trailers, { 'grpc-status': '0', 'x-count': '2' }, 'and ends normally');
+  t.equal(await keep.closed, 0);
+  t.notOk(session.closed || session.destroyed, 'the session stays open (the peer may still ask for something)');
+
+  const revoked = inbound.events('authz.revoked');
+  t.equal(revoked.length, 1, 'the reset stream logged once; nothing about the connection');
+  t.match(revoked[0], { level: 'info', component: 'inbound', identity: WEB, method: 'POST', msg: /request reset: no longer authorized/ });
+  t.match(await inbound.metric('loom_authz_denied_total'), /peer_identity="spiffe:\/\/cluster.local\/ns\/shop\/sa\/web"[^}]*code="route-not-matched",audit="false"\} 1/);
+  t.match(await inbound.metric('loom_requests_total'), /route="shop\/routes\/drop"[^}]*status_code="200",outcome="failure"\} 1/, 'the reset stream is a failed request');
+});
+
+t.test('a policy change that denies a peer outright: its sessions get GOAWAY, its streams in flight are reset; other peers carry on', async (t) => {
+  const app = await startH2App(t);
+  const inbound = await startInbound(t, { appPort: app.port, policy: policyFor({ authorizations: [allow({ sources: [CART, WEB] })] }) });
+  const idle = await meshH2(t, inbound.port, { ca: inbound.ca, leaf: inbound.ca.leaf('shop', 'web') });
+  t.equal((await h2Request(idle, { ':path': '/x' })).status, 200);
+  const busy = await meshH2(t, inbound.port, { ca: inbound.ca, leaf: inbound.ca.leaf('shop', 'web') });
+  const streaming = openEcho(busy);
+  t.equal(await streaming.send('one'), 'one');
+  const cart = await meshH2(t, inbound.port, { ca: inbound.ca, leaf: inbound.ca.leaf('shop', 'cart') });
+  const cartStream = openEcho(cart);
+  t.equal(await cartStream.send('one'), 'one');
+  let cartGoaway = false;
+  cart.on('goaway', () => (cartGoaway = true));
+
+  const idleGoaway = once(idle, 'goaway');
+  const busyGoaway = once(busy, 'goaway');
+  inbound.apply(policyFor({ authorizations: [allow({ sources: [CART] })] }));
+  await within(idleGoaway, 'GOAWAY on the idle session');
+  t.pass('the idle session of the denied peer got GOAWAY');
+  await within(busyGoaway, 'GOAWAY on the busy session');
+  t.not(await within(streaming.closed, 'the stream in flight to close'), 0, 'its stream in flight was reset');
+  t.equal(await cartStream.send('two'), 'two', 'the peer still allowed carries on');
+  t.equal((await h2Request(cart, { ':path': '/y' })).status, 200, 'and opens new streams');
+  t.notOk(cartGoaway, 'without GOAWAY');
+  await until(() => idle.closed || idle.destroyed, 'the GOAWAY session to close');
+
+  const revoked = inbound.events('authz.revoked');
+  t.equal(revoked.filter((r) => r.method === undefined).length, 2, 'each closed session logged once');
+  t.equal(revoked.filter((r) => r.method === 'POST').length, 1, 'and the reset stream once');
+  t.match(revoked.find((r) => r.method === undefined), { identity: WEB, reason: /source-not-allowed/, msg: /connection closed: no longer authorized/ });
+});
+
+t.test('plaintext h2c sessions get GOAWAY when a policy change stops allowing unmeshed clients', async (t) => {
+  const app = await startH2App(t);
+  const inbound = await startInbound(t, { appPort: app.port, policy: policyFor({ mesh: { allowUnmeshed: true } }) });
+  const session = plainH2(t, inbound.port);
+  t.equal((await h2Request(session, { ':path': '/x' })).status, 200);
+  const goaway = once(session, 'goaway');
+  inbound.apply(policyFor({ authorizations: [allow({ sources: [WEB] })] }));
+  await within(goaway, 'GOAWAY');
+  t.match(inbound.events('authz.revoked')[0], { identity: '', reason: /plaintext client refused/ });
 });

@@ -6,12 +6,12 @@
 import { once } from 'node:events';
 import { connect as tlsConnect } from 'node:tls';
 import { mintCa } from '@loom/ca/testing';
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import t, { type Test } from 'tap';
 import { checkPeerIdentity } from '../../src/identity/tls.js';
 import { rawConnect, readUntil, startOutbound, untilClosed, VIP } from '../outbound/support.js';
 import { allow, endpoint, service, servicePort, testPolicy } from '../support/policy.js';
-import { API, closeOf, h2Request, meshConnect, meshH2, plainConnect, startEchoApp, startH1App, startInbound, until, WEB } from './support.js';
+import { API, closeOf, h2Request, listenOn, meshConnect, meshH2, plainConnect, startEchoApp, startH1App, startInbound, until, WEB } from './support.js';
 
 /** A plaintext connection, not waiting for `connect` (the proxy may reset it first). */
 function open(t: Test, port: number): Socket {
@@ -184,4 +184,43 @@ t.test('mesh connections from an outbound proxy resume their TLS session; the in
   t.match(await inbound.metric('loom_tcp_connections_total'), /peer_identity="spiffe:\/\/cluster.local\/ns\/shop\/sa\/web",dst_service="",route="",tls="true",outcome="success"\} 3/, 'authorized as the client each time');
   t.equal(out.records.filter((r) => r.event === 'endpoint.ejected').length, 0, 'no failed handshake');
   t.match(await inbound.metric('loom_protocol_detect_total'), /direction="inbound",result="tls"\} 3/, 'each mesh connection counted by detection');
+});
+
+/** The ClientHello a TLS 1.3 client proxy sends (ALPN `alpn`), captured from a real client. */
+async function clientHello(t: Test, alpn: string): Promise<Buffer> {
+  const capture = createNetServer();
+  await listenOn(t, capture);
+  const first = new Promise<Buffer>((resolve) =>
+    capture.on('connection', (socket: Socket) => {
+      socket.on('error', () => {});
+      socket.once('data', (chunk: Buffer) => {
+        resolve(chunk);
+        socket.destroy();
+      });
+    }),
+  );
+  const client = tlsConnect({ host: '127.0.0.1', port: (capture.address() as AddressInfo).port, ALPNProtocols: [alpn], minVersion: 'TLSv1.3', rejectUnauthorized: false });
+  client.on('error', () => {});
+  t.teardown(() => {
+    client.destroy();
+  });
+  return first;
+}
+
+t.test('a client that sends a mesh ClientHello then FIN: every connection counted open is counted closed', async (t) => {
+  const app = await startEchoApp(t);
+  const inbound = await startInbound(t, { appPort: app.port, policy: policyFor({ authorizations: [allow({ sources: [WEB] })] }) });
+  const hello = await clientHello(t, 'loom.opaque');
+  const attempts = 10;
+  for (let i = 0; i < attempts; i += 1) {
+    const socket = await plainConnect(t, inbound.port);
+    const closed = closeOf(socket);
+    socket.end(hello);
+    await closed;
+  }
+  await until(() => inbound.events('tls.refused').length === attempts, 'every handshake to be refused');
+  await until(() => inbound.proxy.stats().connections === 0, 'the proxy to close every connection');
+  t.match(inbound.events('tls.refused')[0], { reason: /closed the connection during the TLS handshake/ });
+  t.match(await inbound.metric('loom_tcp_connections_open'), /peer_identity="",dst_service="",route="",tls="true"\} 0/, 'none left open');
+  t.match(await inbound.metric('loom_tcp_connections_total'), new RegExp(`peer_identity="",dst_service="",route="",tls="true",outcome="failure"\\} ${attempts}`), 'each counted closed, as a failure');
 });

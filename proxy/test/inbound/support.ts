@@ -28,7 +28,7 @@ import { dataPathConfig, type DataPathConfig } from '../../src/config.js';
 import { credentialsFromPem } from '../../src/identity/credentials.js';
 import { CredentialHolder } from '../../src/identity/holder.js';
 import { checkPeerIdentity } from '../../src/identity/tls.js';
-import { createInbound, type InboundProxy } from '../../src/inbound/index.js';
+import { createInbound, type InboundProxy, type InboundProxyOptions } from '../../src/inbound/index.js';
 import { proxyMetrics } from '../../src/metrics/families.js';
 import { prepareSnapshot, PolicyStore } from '../../src/policy/snapshot.js';
 import type { Runtime } from '../../src/runtime.js';
@@ -47,6 +47,8 @@ export interface InboundOptions {
   /** Applied before the proxy starts; none = no policy yet. */
   readonly policy?: ProxyPolicy;
   readonly config?: Partial<DataPathConfig>;
+  /** Options of `createInbound` beyond the config. */
+  readonly proxyOptions?: InboundProxyOptions;
   /** Install the server certificate (default true). */
   readonly certificate?: boolean;
   /** The application port every connection was meant for (see `dst`). */
@@ -92,7 +94,7 @@ export async function startInbound(t: Test, options: InboundOptions): Promise<In
     draining: options.draining ?? (() => false),
   };
   const cfg = dataPathConfig({ bindAddress: '127.0.0.1', outboundPort: 0, inboundPort: 0, adminPort: 0, detectTimeoutMs: 300, ...options.config });
-  const proxy = createInbound(cfg, rt);
+  const proxy = createInbound(cfg, rt, options.proxyOptions);
   const { port } = await proxy.listen();
   t.teardown(() => proxy.close());
   return Object.assign(fixture, {
@@ -275,6 +277,15 @@ export async function until(condition: () => boolean, what: string, ms = 5_000):
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** `promise`, or a rejection naming `what` when it has not settled within `ms` (a failing test ends with a reason, not a timeout). */
+export function within<T>(promise: Promise<T>, what: string, ms = 5_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /** A port nothing listens on (bound, read back, released). */

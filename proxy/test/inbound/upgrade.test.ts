@@ -1,11 +1,23 @@
 /**
  * Upgrade (WebSocket-style) and CONNECT over `loom.http1`: the request is authorized, reaches the application
  * as sent (authorized path), the application's own 101 comes back, and bytes flow both ways; a denied upgrade
- * gets 403; a policy change that denies the upgrade request closes the tunnel.
+ * gets 403; a policy change that denies the upgrade request closes the tunnel, also one that comes while the
+ * application connection is opening.
  */
+import { once } from 'node:events';
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
+import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
+import { Registry } from 'prom-client';
 import t from 'tap';
+import { InboundAuthz } from '../../src/inbound/authorize.js';
+import { InboundConnection } from '../../src/inbound/connection.js';
+import { EstablishedConnections } from '../../src/inbound/established.js';
+import { openTunnel } from '../../src/inbound/upgrade.js';
+import { proxyMetrics } from '../../src/metrics/families.js';
+import { prepareSnapshot, PolicyStore } from '../../src/policy/snapshot.js';
+import { connectPlain } from '../../src/transport/connect.js';
 import { allow, httpRoute, testPolicy } from '../support/policy.js';
-import { API, closeOf, meshConnect, roundTrip, startH1App, startInbound, until, WEB } from './support.js';
+import { API, closeOf, collectLogs, listenOn, meshConnect, roundTrip, startH1App, startInbound, until, WEB } from './support.js';
 
 const policyFor = (options: Parameters<typeof testPolicy>[0] = {}): ReturnType<typeof testPolicy> => testPolicy({ identity: API, ...options });
 
@@ -91,4 +103,44 @@ t.test('CONNECT: authorized on its authority-form target, then a tunnel to the a
   t.match(response, /^HTTP\/1.1 200 Connection Established/);
   t.match(response, /x-seen-url: upstream.example:443/, 'the target as sent');
   t.equal(await roundTrip(socket, 'tunnelled'), 'tunnelled');
+});
+
+t.test('a policy change while the tunnel connects to the application applies to it: the tunnel is reset', async (t) => {
+  const app = await startH1App(t);
+  const store = new PolicyStore();
+  store.apply(prepareSnapshot(policyFor({ mesh: { allowUnmeshed: true } })));
+  const { logger, records } = collectLogs();
+  const metrics = proxyMetrics(new Registry());
+  const authz = new InboundAuthz(store, metrics, logger);
+  const established = new EstablishedConnections(authz, logger);
+  store.onChange((next) => established.reauthorize(next));
+  // The tunnel is authorized; the policy changes before the application connection is up.
+  const dial = (port: number): Promise<Socket> => {
+    store.apply(prepareSnapshot(policyFor({ authorizations: [allow({ sources: [WEB] })] })));
+    return connectPlain('127.0.0.1', port, 1_000);
+  };
+  // A node:http server parses the upgrade request as the inbound proxy's does, and hands it to openTunnel.
+  const front = createHttpServer();
+  let served: Promise<void> = Promise.resolve();
+  front.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => {});
+    const conn = new InboundConnection({ raw: socket, port: app.port, peer: '127.0.0.1:1', identity: null, tls: false, carried: 'http1' }, metrics);
+    served = openTunnel(conn, req, socket, head, { dial, idleTimeoutMs: 0, authz, established, log: logger });
+  });
+  await listenOn(t, front);
+  const client = netConnect({ host: '127.0.0.1', port: (front.address() as AddressInfo).port });
+  client.on('error', () => {});
+  t.teardown(() => {
+    client.destroy();
+  });
+  await once(client, 'connect');
+  const closed = closeOf(client);
+  client.write(upgradeRequest('/ws'));
+  await until(() => client.closed, 'the tunnel to be closed (it was revoked while connecting)');
+  const { how, received } = await closed;
+  t.equal(how, 'reset');
+  t.equal(received, '', "nothing of the application's answer reached the client");
+  await served;
+  t.equal(established.size, 0, 'nothing left tracked');
+  t.match(records.filter((r) => r.event === 'authz.revoked'), [{ method: 'GET', reason: /plaintext client refused/ }]);
 });

@@ -4,7 +4,7 @@
  * tiers, a single endpoint, exclusion, and the peak-EWMA estimate.
  */
 import t from 'tap';
-import { abandoned, answered, BALANCE, connectFailed, connectSucceeded, cost, ejectionMs, estimateAt, isEjected, newLoad, pick, started, type Candidate, type Load } from '../../src/outbound/balance.js';
+import { abandoned, answered, attemptToken, BALANCE, connectFailed, connectSucceeded, cost, ejectionMs, estimateAt, isEjected, newLoad, pick, started, type Candidate, type Load } from '../../src/outbound/balance.js';
 import { seeded } from './support.js';
 
 const candidate = (over: Partial<Load> = {}, ready = true): Candidate => ({ ready, load: { ...newLoad(0), ...over } });
@@ -71,13 +71,39 @@ t.test('peak EWMA: a slower answer replaces the estimate, a faster one moves it 
 t.test('ejection: 5 s, doubling up to 60 s on consecutive failures, reset by a success', (t) => {
   t.strictSame([1, 2, 3, 4, 5, 6, 50].map(ejectionMs), [5_000, 10_000, 20_000, 40_000, 60_000, 60_000, 60_000]);
   const load = newLoad(0);
-  t.equal(connectFailed(load, 1_000), 5_000);
+  t.equal(connectFailed(load, 1_000, attemptToken(load)), 5_000);
   t.ok(isEjected(load, 5_999));
   t.notOk(isEjected(load, 6_000));
-  t.equal(connectFailed(load, 6_000), 10_000, 'the second consecutive failure doubles');
+  t.equal(connectFailed(load, 6_000, attemptToken(load)), 10_000, 'the second consecutive failure doubles');
   connectSucceeded(load);
   t.notOk(isEjected(load, 6_001), 'a success ends the ejection');
-  t.equal(connectFailed(load, 7_000), 5_000, 'and the streak');
+  t.equal(connectFailed(load, 7_000, attemptToken(load)), 5_000, 'and the streak');
+  t.end();
+});
+
+t.test('ejection counts connect attempts: failures of attempts started together count once', (t) => {
+  const rows: { name: string; steps: readonly ('start' | 'fail' | 'succeed')[]; failures: number; ejectedForMs: number }[] = [
+    { name: 'one attempt, one failure', steps: ['start', 'fail'], failures: 1, ejectedForMs: 5_000 },
+    { name: 'five attempts started together, all failing', steps: ['start', 'start', 'start', 'start', 'start', 'fail', 'fail', 'fail', 'fail', 'fail'], failures: 1, ejectedForMs: 5_000 },
+    { name: 'two failures one after the other', steps: ['start', 'fail', 'start', 'fail'], failures: 2, ejectedForMs: 10_000 },
+    { name: 'an attempt started before a counted failure, failing after it', steps: ['start', 'start', 'fail', 'start', 'fail', 'fail'], failures: 2, ejectedForMs: 10_000 },
+    { name: 'a failure after a success starts a new streak', steps: ['start', 'fail', 'start', 'succeed', 'start', 'fail'], failures: 1, ejectedForMs: 5_000 },
+  ];
+  for (const row of rows) {
+    const load = newLoad(0);
+    const pending: number[] = [];
+    let now = 0;
+    for (const step of row.steps) {
+      now += 10;
+      if (step === 'start') pending.push(attemptToken(load));
+      else if (step === 'succeed') {
+        pending.shift();
+        connectSucceeded(load);
+      } else connectFailed(load, now, pending.shift()!);
+    }
+    t.equal(load.failures, row.failures, `${row.name}: failures`);
+    t.equal(load.ejectedUntil - load.ejectedAt, row.ejectedForMs, `${row.name}: ejected for`);
+  }
   t.end();
 });
 

@@ -3,7 +3,7 @@
  * service, passthrough, deny, direct, loop).
  */
 import t from 'tap';
-import { discover, localAddressCheck, type Self } from '../../src/outbound/discover.js';
+import { deniedPortLabel, discover, localAddressCheck, OTHER_PORT, type Self } from '../../src/outbound/discover.js';
 import { prepareSnapshot } from '../../src/policy/snapshot.js';
 import { endpoint, service, servicePort, testPolicy } from '../support/policy.js';
 
@@ -43,6 +43,23 @@ t.test('discover', (t) => {
     if (found.kind === 'passthrough') t.equal(found.why, row.snapshot === null ? 'no-policy' : 'unknown', `${row.name}: why`);
     if (found.kind === 'deny') t.equal(found.reason, '1.2.3.4:443 is not a destination of the mesh policy, and unknown destinations are denied (outboundUnknown: deny)');
   }
+  t.end();
+});
+
+t.test('the port label of a denial is bounded: a Service port of the policy, else "other"', (t) => {
+  const deny = policy('deny');
+  const rows = [
+    { name: 'a port some Service has (another address)', dst: { address: '1.2.3.4', port: 80 }, label: '80' },
+    { name: 'a headless Service port', dst: { address: '1.2.3.4', port: 5432 }, label: '5432' },
+    { name: 'a port no Service has', dst: { address: '1.2.3.4', port: 443 }, label: OTHER_PORT },
+    { name: 'a scanned port', dst: { address: '10.96.0.10', port: 31337 }, label: OTHER_PORT },
+  ];
+  for (const row of rows) {
+    const found = discover(row.dst, deny, self);
+    t.equal(found.kind === 'deny' ? found.port : '(not denied)', row.label, row.name);
+  }
+  const scan = new Set(Array.from({ length: 2000 }, (_, i) => deniedPortLabel(1024 + i, deny)));
+  t.strictSame([...scan], [OTHER_PORT], 'a scan of 2000 unknown ports: one label value');
   t.end();
 });
 

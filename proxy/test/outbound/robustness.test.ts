@@ -1,7 +1,8 @@
 /**
  * The outbound proxy under hostile or ending conditions: malformed HTTP/1 from the application (conflicting
  * Content-Length and Transfer-Encoding, oversized heads, slowloris heads) is refused on its own connection
- * while another connection keeps working; `close()` lets work in flight finish and refuses new connections.
+ * while another connection keeps working; `close()` keeps serving the application (new connections included)
+ * until its connections are gone or the drain budget is spent.
  */
 import { Agent } from 'node:http';
 import { mintCa } from '@loom/ca/testing';
@@ -46,7 +47,7 @@ t.test('malformed HTTP/1 is refused on its own connection; another connection is
   t.notOk(server.streams.some((h) => h[':path'] === '/admin'), 'nothing was smuggled');
 });
 
-t.test('close(): requests in flight finish, idle connections close, new connections are refused', async (t) => {
+t.test('close(): the application is served until it closes its connections, new ones included; then the proxy stops', async (t) => {
   const ca = mintCa();
   let release: () => void = () => {};
   const server = await startMeshServer(t, {
@@ -65,18 +66,27 @@ t.test('close(): requests in flight finish, idle connections close, new connecti
   t.equal((await h1(out.port, { agent: idleAgent })).status, 200, 'an idle keep-alive connection exists');
   const inFlight = h1(out.port, { path: '/hold' });
   await until(() => server.streams.length === 2);
-  const closing = out.proxy.close();
-  t.equal((await untilClosed(rawOpen(t, out.port))).error, 'ECONNREFUSED', 'new connections are refused');
+  let closed = false;
+  const closing = out.proxy.close({ drainMs: 30_000 }).then(() => (closed = true));
+
+  const fresh = await h1(out.port);
+  t.equal(fresh.status, 200, 'a new connection during the drain is accepted and served');
+  const reused = await h1(out.port, { agent: idleAgent });
+  t.equal(reused.status, 200, 'the idle keep-alive connection still works');
+  t.not(reused.headers.connection, 'close', 'and stays open');
   release();
   const res = await inFlight;
   t.equal(res.status, 200);
   t.equal(res.body, 'done', 'the request in flight finished');
-  t.equal(res.headers.connection, 'close', 'and its connection was asked to close');
+  t.notOk(closed, 'still serving while the application holds a connection');
+
+  idleAgent.destroy(); // the application exits: its connections close
   await closing;
-  t.strictSame(out.proxy.stats(), { connections: 0, requests: 0, endpoints: 0, sessions: 0 });
+  t.strictSame(out.proxy.stats(), { connections: 0, requests: 0, endpoints: 0, passthrough: 0, sessions: 0 });
+  t.equal((await untilClosed(rawOpen(t, out.port))).error, 'ECONNREFUSED', 'stopped only once the application had no connection left');
 });
 
-t.test('close() destroys what is still running after drainTimeoutMs', async (t) => {
+t.test('close() destroys what is still running once the drain budget is spent', async (t) => {
   const ca = mintCa();
   const server = await startMeshServer(t, { ca, onStream: () => {} });
   const out = await startOutbound(t, { ca, policy: policyFor([meshed(server)]), config: { drainTimeoutMs: 100 } });
@@ -85,6 +95,6 @@ t.test('close() destroys what is still running after drainTimeoutMs', async (t) 
     () => 'cut',
   );
   await until(() => server.streams.length === 1);
-  await out.proxy.close();
+  await out.proxy.close(); // the budget: cfg.drainTimeoutMs
   t.equal(await stuck, 'cut', 'the request that never finished was cut at the deadline');
 });

@@ -61,6 +61,9 @@ export interface OutboundOptions {
   /** Install a certificate (default true). */
   readonly certificate?: boolean;
   readonly random?: () => number;
+  /** The proxy's monotonic clock (ejection, passthrough idleness); `performance.now` by default. */
+  readonly now?: () => number;
+  readonly maxPassthrough?: number;
   /**
    * Original destination by the client's local address (`null`: not redirected); anything else goes to
    * {@link VIP}. The map may be changed later.
@@ -102,9 +105,13 @@ export async function startOutbound(t: Test, options: OutboundOptions = {}): Pro
   };
   const rt: Runtime = { log: logger, metrics: proxyMetrics(registry), policy: store, credentials: holder, origDst, draining: () => false };
   const cfg = dataPathConfig({ bindAddress: '127.0.0.1', outboundPort: 0, inboundPort: 0, adminPort: 0, detectTimeoutMs: 200, ...options.config });
-  const proxy = createOutbound(cfg, rt, options.random === undefined ? {} : { random: options.random });
+  const proxy = createOutbound(cfg, rt, {
+    ...(options.random === undefined ? {} : { random: options.random }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.maxPassthrough === undefined ? {} : { maxPassthrough: options.maxPassthrough }),
+  });
   const { port } = await proxy.listen();
-  t.teardown(() => proxy.close());
+  t.teardown(() => proxy.close({ drainMs: 0 }));
   return {
     proxy,
     port,

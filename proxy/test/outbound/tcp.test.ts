@@ -108,6 +108,18 @@ t.test('unknown destinations with outboundUnknown: deny are reset, logged once a
   t.match(await out.metric('loom_authz_denied_total'), /code="unknown-destination",audit="false"} 1/);
 });
 
+t.test('denials of unknown destinations on many ports make one metric series (port="other")', async (t) => {
+  const destinations = new Map<string, { address: string; port: number }>();
+  const out = await startOutbound(t, { policy: testPolicy({ mesh: { outboundUnknown: 'deny' } }), destinations });
+  for (let i = 0; i < 20; i++) {
+    destinations.set('127.0.0.7', { address: '192.0.2.1', port: 20_000 + i });
+    t.equal((await untilClosed(rawOpen(t, out.port, '127.0.0.7'))).error, 'ECONNRESET');
+  }
+  const text = await out.metric('loom_authz_denied_total');
+  t.equal(text.split('\n').filter((l) => l.includes('direction="outbound"')).length, 1, 'one series');
+  t.match(text, /port="other",code="unknown-destination",audit="false"} 20/);
+});
+
 t.test('connections that were not redirected, and loops back into the proxy, are reset', async (t) => {
   const destinations = new Map<string, { address: string; port: number } | null>([['127.0.0.5', null]]);
   const out = await startOutbound(t, { policy: testPolicy(), destinations });

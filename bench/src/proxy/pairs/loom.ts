@@ -24,6 +24,7 @@ import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PROXY_NODE_FLAGS } from '@loom/proxy';
 import { encodeMaterial } from '@loom/ca';
 import type { ControlPlaneStart, ControlPlaneStarted } from '../control-plane.js';
 import { run, type Side } from '../netns.js';
@@ -170,7 +171,7 @@ export const loomPair: PairUnderTest = {
       // 3. The proxies.
       const profileDir = topology.node.profileDir;
       const startProxy = async (side: Side, controller: string): Promise<Proc> => {
-        const flags = [...topology.node.flags];
+        const flags = [...PROXY_NODE_FLAGS, ...topology.node.flags];
         if (profileDir !== null) flags.push('--cpu-prof', `--cpu-prof-dir=${await proxyDir(join(profileDir, side.role))}`);
         const env: NodeJS.ProcessEnv = {
           PATH: process.env['PATH'] ?? '/usr/bin:/bin',

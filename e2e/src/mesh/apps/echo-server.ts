@@ -7,6 +7,8 @@
  * - TCP echo on $TCP_PORT (9090).
  * - HTTP/2 without TLS (h2c, prior knowledge) on $H2_PORT (8082): the same JSON answer as HTTP/1.1.
  * - HTTP/1.1 again on $ALT_PORT (8083), a port whose protocol is not declared (the proxies detect it).
+ * With LOG_REQUESTS=1 every connection accepted (HTTP, h2c, TCP) and every HTTP request is written to stdout as a
+ * line (`connection <port>`, `request <method> <url>`): tests read the app log to prove what reached it.
  */
 import { createHash } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingHttpHeaders } from 'node:http';
@@ -22,6 +24,10 @@ const tcpPort = Number(process.env.TCP_PORT ?? 9090);
 const h2Port = Number(process.env.H2_PORT ?? 8082);
 const altPort = Number(process.env.ALT_PORT ?? 8083);
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+const logRequests = process.env.LOG_REQUESTS === '1';
+const logConnection = (port: number) => (): void => {
+  if (logRequests) process.stdout.write(`connection ${port}\n`);
+};
 
 interface Req {
   readonly method?: string | undefined;
@@ -38,6 +44,7 @@ interface Res {
 }
 
 function echo(req: Req, res: Res): void {
+  if (logRequests) process.stdout.write(`request ${req.method ?? ''} ${req.url ?? ''}\n`);
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('error', () => res.destroy());
@@ -58,14 +65,18 @@ http.on('upgrade', (req, socket, head) => {
   if (head.length > 0) socket.write(head);
   socket.pipe(socket);
 });
+http.on('connection', logConnection(httpPort));
 http.listen(httpPort, '0.0.0.0');
 const alt = createHttpServer(echo);
+alt.on('connection', logConnection(altPort));
 alt.listen(altPort, '0.0.0.0');
 const h2 = createH2Server(echo);
 h2.on('sessionError', () => undefined);
+h2.on('connection', logConnection(h2Port));
 h2.listen(h2Port, '0.0.0.0');
 
 const tcp = createTcpServer((socket) => {
+  logConnection(tcpPort)();
   socket.on('error', () => socket.destroy());
   socket.pipe(socket);
 });
