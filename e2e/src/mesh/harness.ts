@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mintCa, type TestCa } from '@loom/ca/testing';
+import { PROXY_NODE_FLAGS } from '@loom/proxy';
+import { proxyUserArgs } from '@loom/proxy/testing';
 import { ControlPlane, CONTROLLER_SERVER_NAME, TRUST_DOMAIN } from './control-plane.js';
 import { run, start, type Started } from './exec.js';
 import { Topology, tail, type PodNet } from './netns.js';
@@ -62,6 +64,8 @@ export class Mesh {
   readonly pods = new Map<string, MeshPod>();
   ca!: TestCa;
   control!: ControlPlane;
+  /** `setpriv` arguments for the proxies: UID 2502 when the checkout is readable for it (proxyUserArgs). */
+  #proxyUser: readonly string[] = [`--reuid=${PROXY_UID}`, `--regid=${PROXY_UID}`, '--clear-groups'];
   #dir = '';
   #options: MeshOptions;
 
@@ -88,6 +92,9 @@ export class Mesh {
     this.#dir = this.#options.logDir ?? (await mkdtemp(join(tmpdir(), 'loom-e2e-mesh-')));
     await chmod(this.#dir, 0o755);
     await this.topology.create();
+    const user = await proxyUserArgs(PROXY_UID);
+    this.#proxyUser = user.args;
+    if (user.note !== null) process.stderr.write(`e2e mesh: ${user.note}\n`);
     this.ca = mintCa({ trustDomain: TRUST_DOMAIN });
     const tokens = new Map<string, { namespace: string; serviceAccount: string }>();
     for (const spec of this.#options.pods) {
@@ -143,7 +150,7 @@ export class Mesh {
       LOOM_LOG_LEVEL: 'info',
       ...pod.spec.proxyEnv,
     };
-    const command = this.topology.command(pod, ['setpriv', `--reuid=${PROXY_UID}`, `--regid=${PROXY_UID}`, '--clear-groups', '--', NODE, PROXY_MAIN]);
+    const command = this.topology.command(pod, ['setpriv', ...this.#proxyUser, '--', NODE, ...PROXY_NODE_FLAGS, PROXY_MAIN]);
     pod.proxy = start(command, join(pod.logDir, 'proxy.log'), { env });
   }
 

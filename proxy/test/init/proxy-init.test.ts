@@ -12,11 +12,17 @@ import { planRules } from '../../src/init/plan.js';
 import { ruleLine } from '../../src/init/render.js';
 import { addDevice, connectNetns, createNetns, execFile, hasProgram, netnsUnavailable, testSubnet, type ExecOptions, type Netns } from '../support/netns.js';
 import { dialFrom, startProbeServer, type DialResult } from './probe.js';
+import { checkoutUnreadableBy } from '../../src/testing/access.js';
 
 const MAIN = fileURLToPath(new URL('../../src/init/main.js', import.meta.url));
 const PROGRAMS = ['iptables-nft-save', 'iptables-legacy-save', 'ip6tables-nft-restore', 'ip6tables-legacy-restore', 'setpriv'];
 const unavailable = netnsUnavailable() ?? (PROGRAMS.every(hasProgram) ? null : `needs ${PROGRAMS.join(', ')}`);
 const skip = { skip: unavailable ?? false };
+// Tests that run node as other users need the checkout readable by them (not so under a private directory).
+const asUsers =
+  unavailable !== null
+    ? skip
+    : { skip: (await checkoutUnreadableBy(1000)) ?? (await checkoutUnreadableBy(2502)) ?? (await checkoutUnreadableBy(65534)) ?? false };
 
 interface LogLine {
   level: string;
@@ -137,7 +143,7 @@ t.test('auto: legacy when legacy already holds rules, else nft', skip, async (t)
   t.strictSame(ownLines(await natLines(ns, 'nft', 4)), []);
 });
 
-t.test('connections land where the rules say', skip, async (t) => {
+t.test('connections land where the rules say', asUsers, async (t) => {
   const pod = await createNetns(t);
   const peer = await createNetns(t);
   const subnet = testSubnet();
@@ -235,12 +241,14 @@ t.test('without NET_ADMIN: one line naming what is needed, exit 1', skip, async 
     ['an unprivileged user, nft', [], { asUser: { uid: 65534, gid: 65534 } }, ['--backend', 'nft']],
     ['an unprivileged user, legacy', [], { asUser: { uid: 65534, gid: 65534 } }, ['--backend', 'legacy']],
   ];
-  for (const [name, , options, args] of cases) {
-    const run = await proxyInit(ns, args, options);
-    t.equal(run.code, 1, `${name}: exit 1`);
-    t.match(run.stderr, /^loom-proxy-init: proxy-init needs the NET_ADMIN capability \(and NET_RAW\) in the pod's network namespace; .*Permission denied/, name);
-    t.equal(run.stderr.trimEnd().split('\n').length, 1, `${name}: one line, no stack trace`);
-  }
+  await t.test('as an unprivileged user', { skip: (await checkoutUnreadableBy(65534)) ?? false }, async (t) => {
+    for (const [name, , options, args] of cases) {
+      const run = await proxyInit(ns, args, options);
+      t.equal(run.code, 1, `${name}: exit 1`);
+      t.match(run.stderr, /^loom-proxy-init: proxy-init needs the NET_ADMIN capability \(and NET_RAW\) in the pod's network namespace; .*Permission denied/, name);
+      t.equal(run.stderr.trimEnd().split('\n').length, 1, `${name}: one line, no stack trace`);
+    }
+  });
   // Root without the capabilities (a pod's init container that forgot them).
   const rootNoCaps = await ns.exec('setpriv', ['--bounding-set=-net_admin,-net_raw', '--', process.execPath, MAIN]);
   t.equal(rootNoCaps.code, 1);

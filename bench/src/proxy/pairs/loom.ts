@@ -25,6 +25,7 @@ import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROXY_NODE_FLAGS } from '@loom/proxy';
+import { proxyUserArgs } from '@loom/proxy/testing';
 import { encodeMaterial } from '@loom/ca';
 import type { ControlPlaneStart, ControlPlaneStarted } from '../control-plane.js';
 import { run, type Side } from '../netns.js';
@@ -47,9 +48,12 @@ export const SERVICE_IP = '10.96.0.10';
 export const SERVICE_CIDR = '10.96.0.0/16';
 const READY_TIMEOUT_MS = 30_000;
 
-/** The proxy's command: its own UID, dying with the harness (`setpriv` clears the parent-death signal when the UID changes, so set it again). */
-export function proxyArgv(nodeFlags: readonly string[]): string[] {
-  return ['setpriv', `--reuid=${PROXY_UID}`, `--regid=${PROXY_UID}`, '--clear-groups', '--pdeathsig', 'KILL', '--', process.execPath, ...nodeFlags, PROXY_MAIN];
+/**
+ * The proxy's command: its own UID (or, when the checkout is private, root with the proxy's GID: `proxyUserArgs`),
+ * dying with the harness (`setpriv` clears the parent-death signal when the UID changes, so set it again).
+ */
+export function proxyArgv(nodeFlags: readonly string[], user: readonly string[] = [`--reuid=${PROXY_UID}`, `--regid=${PROXY_UID}`, '--clear-groups']): string[] {
+  return ['setpriv', ...user, '--pdeathsig', 'KILL', '--', process.execPath, ...nodeFlags, PROXY_MAIN];
 }
 
 /** proxy-init's arguments per side. Pure. */
@@ -187,7 +191,9 @@ export const loomPair: PairUnderTest = {
           LOOM_DRAIN_GRACE_MS: '0',
           LOOM_DRAIN_TIMEOUT_MS: '1000',
         };
-        const proc = topology.start(side, proxyArgv(flags), { name: `loom ${side.role} side`, cpu: 'sut', env, stdoutInTail: true });
+        const user = await proxyUserArgs(PROXY_UID);
+        if (user.note !== null) process.stderr.write(`bench: ${user.note}\n`);
+        const proc = topology.start(side, proxyArgv(flags, user.args), { name: `loom ${side.role} side`, cpu: 'sut', env, stdoutInTail: true });
         procs.push(proc);
         // A profile is written when the process exits: give it time.
         undo.push(() => proc.stop(profileDir === null ? 3_000 : 15_000));
