@@ -70,7 +70,8 @@ export class Topology {
 
   constructor(tag = 'lm') {
     counter += 1;
-    this.prefix = `${tag}${(process.pid % 100_000).toString(36)}${counter.toString(36)}`;
+    // `<tag><pid>x<n>`: the pid lets a later run remove what a killed run left behind (removeStale).
+    this.prefix = `${tag}${process.pid % 100_000}x${counter}`;
   }
 
   /** The bridge's address in the host namespace (reachable from every pod). */
@@ -84,6 +85,7 @@ export class Topology {
   }
 
   async create(): Promise<void> {
+    await removeStale();
     this.#subnet = await freeSubnet();
     this.#bridge = `${this.prefix}br`;
     this.#created = true;
@@ -140,6 +142,28 @@ export class Topology {
     if (this.#bridge !== '') await tryRun(['ip', 'link', 'delete', this.#bridge]);
     this.#created = false;
   }
+}
+
+/** A topology name of a process that no longer runs (`lm<pid>x<n>...`). */
+function staleName(name: string): boolean {
+  const m = /^lm(\d+)x\d+/.exec(name);
+  if (m === null) return false;
+  const pid = Number(m[1]);
+  if (pid === process.pid % 100_000) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** Deletes namespaces and bridges left by runs that were killed before their cleanup. */
+export async function removeStale(): Promise<void> {
+  const namespaces = (await run(['ip', 'netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0] ?? '');
+  for (const ns of namespaces.filter(staleName)) await tryRun(['ip', 'netns', 'delete', ns]);
+  const links = (await run(['ip', '-o', 'link', 'show', 'type', 'bridge'])).stdout.split('\n').map((l) => (l.split(': ')[1] ?? '').split('@')[0] ?? '');
+  for (const link of links.filter(staleName)) await tryRun(['ip', 'link', 'delete', link]);
 }
 
 /** The processes whose network namespace is `ns` (to check nothing is left behind). */
