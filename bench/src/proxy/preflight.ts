@@ -4,8 +4,9 @@
  * apart from the load generator. Also the versions recorded in the results.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { delimiter } from 'node:path';
+import { hasProgram } from '@loom/shared/netns';
 import type { Pinning } from './procs.js';
 
 /** Program → Debian package. */
@@ -20,18 +21,8 @@ export const REQUIRED_PROGRAMS: Readonly<Record<string, string>> = {
 
 const SYSTEM_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
-function onPath(program: string, path: string = process.env['PATH'] ?? ''): boolean {
-  for (const dir of [...path.split(delimiter), ...SYSTEM_DIRS]) {
-    if (dir === '') continue;
-    try {
-      accessSync(join(dir, program), constants.X_OK);
-      return true;
-    } catch {
-      // not here
-    }
-  }
-  return false;
-}
+/** Installed: on PATH or in a system directory (a PATH without root's sbin directories still finds `ip`). */
+const onPath = (program: string): boolean => hasProgram(program, [process.env['PATH'] ?? '', ...SYSTEM_DIRS].join(delimiter));
 
 /** Problems that stop the run, each one line; empty when everything is there. */
 export function preflightProblems(): string[] {

@@ -7,7 +7,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { alive } from './netns.js';
+import { processAlive, staleNames } from '@loom/shared/netns';
 
 const PREFIX = 'loom-bench-proxy-';
 
@@ -18,9 +18,7 @@ export function createWorkDir(): Promise<string> {
 /** Removes the directories of earlier runs whose process no longer exists; returns their paths. */
 export function removeStaleWorkDirs(): string[] {
   const removed: string[] = [];
-  for (const name of readdirSync(tmpdir())) {
-    const match = new RegExp(`^${PREFIX}(\\d+)-`).exec(name);
-    if (match === null || Number(match[1]) === process.pid || alive(Number(match[1]))) continue;
+  for (const name of staleNames(readdirSync(tmpdir()), PREFIX, processAlive, process.pid)) {
     const path = join(tmpdir(), name);
     rmSync(path, { recursive: true, force: true });
     removed.push(path);

@@ -4,7 +4,7 @@
  * applications (apps/echo-server.ts) and a control plane from real parts (control-plane.ts) on the bridge's address.
  * Tests drive traffic with apps/client.ts run inside a pod's namespace.
  */
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -12,9 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { mintCa, type TestCa } from '@loom/ca/testing';
 import { PROXY_NODE_FLAGS } from '@loom/proxy';
 import { proxyUserArgs } from '@loom/proxy/testing';
+import { run, type Ran } from '@loom/shared/netns';
 import { ControlPlane, CONTROLLER_SERVER_NAME, TRUST_DOMAIN } from './control-plane.js';
-import { run, start, type Started } from './exec.js';
-import { Topology, tail, type PodNet } from './netns.js';
+import { start, type Started } from './exec.js';
+import { Topology, type PodNet } from './netns.js';
 import type { Command, Result } from './apps/client.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
@@ -241,6 +242,16 @@ export class Mesh {
 }
 
 /** Runs a command to completion in a pod (e.g. iptables-save). */
-export function inPod(mesh: Mesh, podName: string, command: readonly string[]): Promise<{ stdout: string; stderr: string }> {
+export function inPod(mesh: Mesh, podName: string, command: readonly string[]): Promise<Ran> {
   return run(mesh.topology.command(mesh.pod(podName), command));
+}
+
+/** The last lines of a file, or '' when it does not exist (log excerpts for failure messages). */
+async function tail(path: string, lines = 40): Promise<string> {
+  try {
+    const text = await readFile(path, 'utf8');
+    return text.split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
 }

@@ -1,16 +1,18 @@
 /**
- * Pods as network namespaces for end-to-end tests and benchmarks: a bridge in the host namespace (so the test
- * process reaches pod addresses and hosts the control plane on the bridge's address), one namespace per pod with a
- * veth leg on the bridge and its own address. Pods get a default route through an address nobody owns: traffic
- * that iptables fails to redirect is dropped on the link instead of leaving the machine. Everything created is
- * named from one prefix and removed by `destroy()` (also after a failed setup).
+ * Pods as network namespaces for end-to-end tests and benchmarks (on @loom/shared/netns): a bridge in the host
+ * namespace (so the test process reaches pod addresses and hosts the control plane on the bridge's address), one
+ * namespace per pod with a veth leg on the bridge and its own address. Pods get a default route through an
+ * address nobody owns: traffic that iptables fails to redirect is dropped on the link instead of leaving the
+ * machine. Everything created is named `<tag><pid>x<n>...` and removed by `destroy()` (also after a failed setup);
+ * what a killed run left is removed by the next one (`removeStale`).
  *
- * Dual-stack when the kernel has IPv6: the bridge and every pod also get an address from a ULA /64
- * (`fd4c:6f6f:6d:<n>::/64`, duplicate address detection off so it is usable at once) and an IPv6 default route
+ * The bridge's /24 comes from 10.201.0.0/16, one that no route of the host already uses. Dual-stack when the
+ * kernel has IPv6: the bridge and every pod also get an address from the matching ULA /64 of
+ * `fd4c:6f6f:6d::/48` (duplicate address detection off, so it is usable at once) and an IPv6 default route
  * through an address nobody owns, like IPv4's.
  */
-import { access, readFile } from 'node:fs/promises';
-import { run, tryRun } from './exec.js';
+import * as netns from '@loom/shared/netns';
+import type { ExecOptions, Ran, Subnet } from '@loom/shared/netns';
 
 export interface PodNet {
   readonly name: string;
@@ -21,167 +23,111 @@ export interface PodNet {
   readonly ip6: string | null;
 }
 
-/** Whether the kernel has IPv6 (then topologies are dual-stack). */
-export async function ipv6Available(): Promise<boolean> {
-  try {
-    await access('/proc/net/if_inet6');
-    return true;
-  } catch {
-    return false;
-  }
-}
+const DEFAULT_TAG = 'lm';
+const BLOCK = { v4: '10.201', v6: 'fd4c:6f6f:6d' };
+/** Host numbers on the /24 (and /64): the bridge, the gateway nobody owns, pod i at FIRST_POD + i. */
+const BRIDGE_HOST = 254;
+const GATEWAY_HOST = 253;
+const FIRST_POD = 10;
 
 let counter = 0;
 
-/** Why network namespaces cannot be used here, or null when they can. */
-export async function netnsUnavailable(): Promise<string | null> {
-  if (process.platform !== 'linux') return 'network namespaces need Linux';
-  if (process.getuid?.() !== 0) return 'network namespaces need root';
-  try {
-    await run(['ip', 'netns', 'list']);
-  } catch (err) {
-    return `\`ip netns\` is unavailable: ${(err as Error).message}`;
-  }
-  return null;
-}
-
-/** A /24 from 10.201.0.0/16 that no route of the host already covers. */
-async function freeSubnet(): Promise<string> {
-  const routes = (await run(['ip', '-4', 'route', 'show'])).stdout;
-  const start = (process.pid * 7 + counter * 13) % 250;
-  for (let i = 0; i < 250; i++) {
-    const third = ((start + i) % 250) + 1;
-    const prefix = `10.201.${third}`;
-    if (!routes.includes(`${prefix}.`)) return prefix;
-  }
-  throw new Error('no free 10.201.x.0/24 subnet for the test bridge');
-}
-
 export class Topology {
-  /** Short (interface names are at most 15 characters), unique per process and topology. */
+  /** `<tag><pid>x<n>`: every name this topology makes starts with it. */
   readonly prefix: string;
   readonly pods = new Map<string, PodNet>();
-  #subnet = '';
-  /** `fd4c:6f6f:6d:<n>` (a /64), or '' without IPv6. */
-  #subnet6 = '';
+  readonly #tag: string;
+  /** `x<n>`: what follows the pid in this topology's names. */
+  readonly #id: string;
+  #subnet: Subnet | null = null;
+  #dualStack = false;
   #bridge = '';
-  #created = false;
   #podIndex = 0;
 
-  constructor(tag = 'lm') {
+  constructor(tag = DEFAULT_TAG) {
     counter += 1;
-    // `<tag><pid>x<n>`: the pid lets a later run remove what a killed run left behind (removeStale).
-    this.prefix = `${tag}${process.pid % 100_000}x${counter}`;
+    this.#tag = tag;
+    this.#id = `x${counter}`;
+    this.prefix = netns.ownedName(tag, process.pid, this.#id);
   }
 
   /** The bridge's address in the host namespace (reachable from every pod). */
   get hostIp(): string {
-    return `${this.#subnet}.254`;
+    return this.#created().v4(BRIDGE_HOST);
   }
 
   /** Whether pods have IPv6 addresses too. */
   get dualStack(): boolean {
-    return this.#subnet6 !== '';
+    return this.#dualStack;
+  }
+
+  #created(): Subnet {
+    if (this.#subnet === null) throw new Error('create() the topology first');
+    return this.#subnet;
   }
 
   async create(): Promise<void> {
-    await removeStale();
-    this.#subnet = await freeSubnet();
-    this.#bridge = `${this.prefix}br`;
-    this.#created = true;
-    await run(['ip', 'link', 'add', this.#bridge, 'type', 'bridge']);
-    await run(['ip', 'addr', 'add', `${this.hostIp}/24`, 'dev', this.#bridge]);
-    if (await ipv6Available()) {
-      // The IPv4 subnet's third octet keeps concurrent topologies apart.
-      this.#subnet6 = `fd4c:6f6f:6d:${this.#subnet.split('.')[2] ?? '0'}`;
-      await run(['ip', '-6', 'addr', 'add', `${this.#subnet6}::fe/64`, 'dev', this.#bridge, 'nodad']);
+    await removeStale(this.#tag);
+    const subnet = netns.freeSubnet(BLOCK, await netns.ipv4RouteDestinations(null), (process.pid * 7 + counter * 13) % 256);
+    if (subnet === null) throw new Error(`no free /24 in ${BLOCK.v4}.0.0/16 for the test bridge: the host's routes cover them all`);
+    const bridge = netns.interfaceName(this.#tag, process.pid, `${this.#id}br`);
+    this.#subnet = subnet;
+    this.#bridge = bridge;
+    await netns.addBridge(null, bridge);
+    await netns.addAddress(null, bridge, subnet.v4(BRIDGE_HOST, 24));
+    if (netns.ipv6Available()) {
+      this.#dualStack = true;
+      await netns.addAddress(null, bridge, subnet.v6(BRIDGE_HOST, 64));
     }
-    await run(['ip', 'link', 'set', this.#bridge, 'up']);
+    await netns.linkUp(null, bridge);
   }
 
   /** A namespace with `lo` up and `eth0` on the bridge. */
   async addPod(name: string): Promise<PodNet> {
-    if (!this.#created) throw new Error('create() the topology first');
+    const subnet = this.#created();
     this.#podIndex += 1;
-    const i = this.#podIndex;
-    const ns = `${this.prefix}-${name}`;
-    const hostLeg = `${this.prefix}v${i}`;
-    const ip = `${this.#subnet}.${10 + i}`;
-    const ip6 = this.dualStack ? `${this.#subnet6}::${(10 + i).toString(16)}` : null;
-    const pod: PodNet = { name, ns, ip, ip6 };
+    const host = FIRST_POD + this.#podIndex;
+    const ns = netns.ownedName(this.#tag, process.pid, `${this.#id}-${name}`);
+    const hostLeg = netns.interfaceName(this.#tag, process.pid, `${this.#id}v${this.#podIndex}`);
+    const pod: PodNet = { name, ns, ip: subnet.v4(host), ip6: this.#dualStack ? subnet.v6(host) : null };
     this.pods.set(name, pod);
-    await run(['ip', 'netns', 'add', ns]);
-    await run(['ip', 'link', 'add', hostLeg, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
-    await run(['ip', 'link', 'set', hostLeg, 'master', this.#bridge]);
-    await run(['ip', 'link', 'set', hostLeg, 'up']);
-    await this.exec(pod, ['ip', 'link', 'set', 'lo', 'up']);
-    await this.exec(pod, ['ip', 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
-    await this.exec(pod, ['ip', 'link', 'set', 'eth0', 'up']);
+    await netns.addNetns(ns);
+    await netns.addVethPair({ name: hostLeg, ns: null }, { name: 'eth0', ns });
+    await netns.attachToBridge(null, hostLeg, this.#bridge);
+    await netns.linkUp(null, hostLeg);
+    await netns.addAddress(ns, 'eth0', subnet.v4(host, 24));
+    await netns.linkUp(ns, 'eth0');
     // A gateway nobody owns: cluster IPs route somewhere (so connect() reaches iptables) but never leave.
-    await this.exec(pod, ['ip', 'route', 'add', 'default', 'via', `${this.#subnet}.253`, 'dev', 'eth0', 'onlink']);
-    if (ip6 !== null) {
-      await this.exec(pod, ['ip', '-6', 'addr', 'add', `${ip6}/64`, 'dev', 'eth0', 'nodad']);
-      await this.exec(pod, ['ip', '-6', 'route', 'add', 'default', 'via', `${this.#subnet6}::fd`, 'dev', 'eth0', 'onlink']);
+    await netns.addDefaultRoute(ns, { via: subnet.v4(GATEWAY_HOST), dev: 'eth0', onlink: true });
+    if (this.#dualStack) {
+      await netns.addAddress(ns, 'eth0', subnet.v6(host, 64));
+      await netns.addDefaultRoute(ns, { via: subnet.v6(GATEWAY_HOST), dev: 'eth0', onlink: true });
     }
     return pod;
   }
 
   /** `ip netns exec <ns> ...command`. */
   command(pod: PodNet, command: readonly string[]): string[] {
-    return ['ip', 'netns', 'exec', pod.ns, ...command];
+    return netns.inNetns(pod.ns, command);
   }
 
-  exec(pod: PodNet, command: readonly string[], options: { input?: string; timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string }> {
-    return run(this.command(pod, command), options);
+  /** Runs `command` in the pod; rejects (one line with its stderr) unless it exits 0. */
+  exec(pod: PodNet, command: readonly string[], options: ExecOptions = {}): Promise<Ran> {
+    return netns.run(this.command(pod, command), options);
   }
 
-  /** Removes every namespace and link this topology made. Idempotent; never throws. */
+  /** Removes every namespace (with what still runs inside) and link this topology made. Idempotent; never throws. */
   async destroy(): Promise<void> {
-    for (const pod of this.pods.values()) await tryRun(['ip', 'netns', 'delete', pod.ns]);
+    for (const pod of this.pods.values()) await netns.deleteNetns(pod.ns, { killProcesses: true }).catch(() => undefined);
     this.pods.clear();
-    if (this.#bridge !== '') await tryRun(['ip', 'link', 'delete', this.#bridge]);
-    this.#created = false;
+    if (this.#bridge !== '') await netns.deleteLink(null, this.#bridge).catch(() => undefined);
+    this.#bridge = '';
+    this.#subnet = null;
+    this.#dualStack = false;
   }
 }
 
-/** A topology name of a process that no longer runs (`lm<pid>x<n>...`). */
-function staleName(name: string): boolean {
-  const m = /^lm(\d+)x\d+/.exec(name);
-  if (m === null) return false;
-  const pid = Number(m[1]);
-  if (pid === process.pid % 100_000) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
-
-/** Deletes namespaces and bridges left by runs that were killed before their cleanup. */
-export async function removeStale(): Promise<void> {
-  const namespaces = (await run(['ip', 'netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0] ?? '');
-  for (const ns of namespaces.filter(staleName)) await tryRun(['ip', 'netns', 'delete', ns]);
-  const links = (await run(['ip', '-o', 'link', 'show', 'type', 'bridge'])).stdout.split('\n').map((l) => (l.split(': ')[1] ?? '').split('@')[0] ?? '');
-  for (const link of links.filter(staleName)) await tryRun(['ip', 'link', 'delete', link]);
-}
-
-/** The processes whose network namespace is `ns` (to check nothing is left behind). */
-export async function pidsIn(ns: string): Promise<number[]> {
-  try {
-    const out = (await run(['ip', 'netns', 'pids', ns])).stdout;
-    return out.split('\n').filter((l) => l.trim() !== '').map(Number);
-  } catch {
-    return [];
-  }
-}
-
-/** Reads a file if it exists (log excerpts for failure messages). */
-export async function tail(path: string, lines = 40): Promise<string> {
-  try {
-    const text = await readFile(path, 'utf8');
-    return text.split('\n').slice(-lines).join('\n');
-  } catch {
-    return '';
-  }
+/** Deletes namespaces and bridges left by runs that were killed before their cleanup; resolves to their names. */
+export function removeStale(tag = DEFAULT_TAG): Promise<string[]> {
+  return netns.removeStale(tag);
 }

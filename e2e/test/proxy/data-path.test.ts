@@ -15,15 +15,15 @@ import { connect as tlsConnect } from 'node:tls';
 import { connect as h2connect } from 'node:http2';
 import { connect as tcpConnect } from 'node:net';
 import t from 'tap';
+import { netnsUnavailable } from '@loom/shared/netns';
 import { Mesh } from '../../src/mesh/harness.js';
-import { netnsUnavailable } from '../../src/mesh/netns.js';
 import { IMPOSTOR, manifests, PODS, PORTS, VIP, VIP6 } from '../../src/mesh/scenario.js';
 
 const WEB = 'spiffe://cluster.local/ns/shop/sa/web';
 /** `web`'s proxy cuts request heads that take longer than this (slowloris). */
 const HEADERS_TIMEOUT_MS = 1_000;
 
-const unavailable = await netnsUnavailable();
+const unavailable = netnsUnavailable();
 if (unavailable !== null) {
   t.plan(0, `needs network namespaces: ${unavailable}`);
 } else {

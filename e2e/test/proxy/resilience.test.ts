@@ -4,11 +4,11 @@
  * controller killed and restarted while traffic continues, and a proxy draining on SIGTERM.
  */
 import t from 'tap';
+import { netnsUnavailable } from '@loom/shared/netns';
 import { Mesh } from '../../src/mesh/harness.js';
-import { netnsUnavailable } from '../../src/mesh/netns.js';
 import { ACCESS, manifests, PODS, PORTS, split, VIP } from '../../src/mesh/scenario.js';
 
-const unavailable = await netnsUnavailable();
+const unavailable = netnsUnavailable();
 if (unavailable !== null) {
   t.plan(0, `needs network namespaces: ${unavailable}`);
 } else {

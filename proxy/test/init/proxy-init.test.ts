@@ -10,13 +10,13 @@ import t, { type Test } from 'tap';
 import { parseInitArgs } from '../../src/init/args.js';
 import { planRules } from '../../src/init/plan.js';
 import { ruleLine } from '../../src/init/render.js';
-import { addDevice, connectNetns, createNetns, execFile, hasProgram, netnsUnavailable, testSubnet, type ExecOptions, type Netns } from '../support/netns.js';
+import { addDevice, connectNetns, createNetns, exec, hasProgram, netnsUnavailable, testSubnet, type ExecOptions, type Netns } from '../support/netns.js';
 import { dialFrom, startProbeServer, type DialResult } from './probe.js';
 import { checkoutUnreadableBy } from '../../src/testing/access.js';
 
 const MAIN = fileURLToPath(new URL('../../src/init/main.js', import.meta.url));
 const PROGRAMS = ['iptables-nft-save', 'iptables-legacy-save', 'ip6tables-nft-restore', 'ip6tables-legacy-restore', 'setpriv'];
-const unavailable = netnsUnavailable() ?? (PROGRAMS.every(hasProgram) ? null : `needs ${PROGRAMS.join(', ')}`);
+const unavailable = netnsUnavailable() ?? (PROGRAMS.every((program) => hasProgram(program)) ? null : `needs ${PROGRAMS.join(', ')}`);
 const skip = { skip: unavailable ?? false };
 // Tests that run node as other users need the checkout readable by them (not so under a private directory).
 const asUsers =
@@ -276,16 +276,16 @@ t.test('bad arguments: exit 2 and one line, before touching iptables', async (t)
   ];
   for (const [args, message] of cases) {
     // Outside any namespace: argument errors exit before any iptables program runs.
-    const run = await execFile(process.execPath, [MAIN, ...args]);
+    const run = await exec([process.execPath, MAIN, ...args]);
     t.equal(run.code, 2, `${args.join(' ')}: exit 2`);
     t.match(run.stderr.trimEnd(), message);
     t.equal(run.stderr.trimEnd().split('\n').length, 1, 'one line');
     t.equal(run.stdout, '', 'nothing logged');
   }
-  const env = await execFile(process.execPath, [MAIN], { env: { LOOM_SKIP_INBOUND_PORTS: '22,ssh' } });
+  const env = await exec([process.execPath, MAIN], { env: { LOOM_SKIP_INBOUND_PORTS: '22,ssh' } });
   t.equal(env.code, 2);
   t.equal(env.stderr, "loom-proxy-init: LOOM_SKIP_INBOUND_PORTS: 'ssh' is not a port (expected 1-65535) (see --help)\n");
-  const help = await execFile(process.execPath, [MAIN, '--help']);
+  const help = await exec([process.execPath, MAIN, '--help']);
   t.equal(help.code, 0);
   t.match(help.stdout, /^usage: loom-proxy-init/);
 });

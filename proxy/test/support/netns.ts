@@ -1,9 +1,9 @@
 /**
  * Network namespaces for tests that need real interception (iptables REDIRECT, SO_ORIGINAL_DST, proxy-init,
- * two proxies over a veth pair). Each namespace has a unique name (`loom-t-<pid>-<n>`), loopback up, and is
- * deleted in the test's teardown — also when an assertion failed, and on process exit as a last resort;
- * namespaces left behind by a crashed earlier run (its pid gone) are deleted on first use. Processes run inside
- * with `ip netns exec`. Nothing here touches the host namespace's iptables.
+ * two proxies over a veth pair), on @loom/shared/netns. Each namespace has a unique name (`loom-t-<pid>-<n>`),
+ * loopback up, and is deleted in the test's teardown — also when an assertion failed, and on process exit as a
+ * last resort; namespaces left behind by a crashed earlier run (its pid gone) are deleted on first use. Processes
+ * run inside with `ip netns exec`, optionally as an unprivileged user. Nothing here touches the host namespace.
  *
  *   const reason = netnsUnavailable();
  *   t.test('...', { skip: reason ?? false }, async (t) => {
@@ -12,122 +12,43 @@
  *     const out = await ns.execOk('iptables-nft-save', ['-t', 'nat']);
  *     const child = ns.spawn(process.execPath, [script]);  // killed in teardown
  *   });
- *
- * Requires Linux, root (or CAP_SYS_ADMIN + CAP_NET_ADMIN) and `ip` from iproute2; `netnsUnavailable()` says why
- * not, for `{ skip }`.
  */
-import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import {
+  addAddress,
+  addNetns,
+  addVethPair,
+  deleteNetns,
+  deleteNetnsSync,
+  exec,
+  inNetns,
+  linkUp,
+  netnsUnavailable,
+  ownedName,
+  removeStale,
+  run,
+  subnetAt,
+  type ExecOptions as BaseExecOptions,
+  type Exited,
+  type Subnet,
+} from '@loom/shared/netns';
+
+export { exec, hasProgram, netnsUnavailable } from '@loom/shared/netns';
 
 /** What the helpers need from a tap Test (tap's `t` satisfies it). */
 export interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
-export interface ExecResult {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-export interface ExecOptions {
-  /** Written to stdin (then closed). */
-  readonly input?: string;
-  /** Added to (or replacing) the inherited environment; `undefined` removes a variable. */
-  readonly env?: Readonly<Record<string, string | undefined>>;
-  /** Killed (SIGKILL) after this long; default 30 s. */
-  readonly timeoutMs?: number;
+export interface ExecOptions extends BaseExecOptions {
   /** Run as this uid/gid with no capabilities at all (setpriv), e.g. to see what an unprivileged process gets. */
   readonly asUser?: { readonly uid: number; readonly gid: number };
 }
 
 const PREFIX = 'loom-t-';
 let counter = 0;
-let availability: string | null | undefined;
+let staleRemoved = false;
 const live = new Set<string>();
-
-function runSync(file: string, args: readonly string[]): { ok: boolean; output: string } {
-  const result = spawnSync(file, args, { encoding: 'utf8', timeout: 10_000 });
-  if (result.error !== undefined) return { ok: false, output: result.error.message };
-  return { ok: result.status === 0, output: `${result.stdout}${result.stderr}`.trim() };
-}
-
-/** Why namespaces cannot be used here (a one-line reason for `skip`), or null when they can. Cached. */
-export function netnsUnavailable(): string | null {
-  if (availability !== undefined) return availability;
-  availability = probe();
-  return availability;
-}
-
-function probe(): string | null {
-  if (process.platform !== 'linux') return `network namespaces need Linux (this is ${process.platform})`;
-  if (process.getuid?.() !== 0) return 'network namespaces need root (ip netns add); run the tests as root to include them';
-  const list = runSync('ip', ['netns', 'list']);
-  if (!list.ok) return `\`ip netns\` is unavailable: ${list.output.split('\n')[0] ?? ''}`;
-  removeStale(list.output);
-  const name = `${PREFIX}${process.pid}-probe`;
-  const add = runSync('ip', ['netns', 'add', name]);
-  runSync('ip', ['netns', 'del', name]);
-  if (!add.ok) return `cannot create a network namespace: ${add.output.split('\n')[0] ?? ''}`;
-  return null;
-}
-
-/** Deletes `loom-t-<pid>-*` namespaces whose process no longer exists (a crashed earlier run). */
-function removeStale(listing: string): void {
-  for (const line of listing.split('\n')) {
-    const name = line.trim().split(' ')[0] ?? '';
-    const pid = new RegExp(`^${PREFIX}(\\d+)-`).exec(name)?.[1];
-    if (pid === undefined || Number(pid) === process.pid || isAlive(Number(pid))) continue;
-    runSync('ip', ['netns', 'del', name]);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const name of live) runSync('ip', ['netns', 'del', name]);
-  });
-}
-
-function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(env)) if (value !== undefined) out[key] = value;
-  return out;
-}
-
-/** Runs a program to completion; never rejects (a failure to start is exit code null with the reason on stderr). */
-export function execFile(file: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-  return new Promise((resolve) => {
-    const child = spawn(file, args, {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: definedOnly({ ...process.env, ...options.env }),
-      timeout: options.timeoutMs ?? 30_000,
-      killSignal: 'SIGKILL',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.stdin.on('error', () => {});
-    child.on('error', (err) => (stderr += `${file}: ${err.message}\n`));
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
-  });
-}
-
-const describe = (file: string, args: readonly string[]): string => [file, ...args].join(' ');
-
 
 export class Netns {
   private readonly children = new Set<ChildProcess>();
@@ -135,8 +56,8 @@ export class Netns {
 
   constructor(readonly name: string) {}
 
-  /** `ip netns exec <name> [setpriv ...] file args`. */
-  command(file: string, args: readonly string[], options: Pick<ExecOptions, 'asUser'> = {}): [string, string[]] {
+  /** `ip netns exec <name> [setpriv ...] file args` as argv. */
+  command(file: string, args: readonly string[], options: Pick<ExecOptions, 'asUser'> = {}): string[] {
     const user = options.asUser;
     // As another user, NODE_OPTIONS goes: the test runner instruments child node processes through it (re-adding
     // it to any environment we pass), and its hook writes into the checkout, which that user may not write.
@@ -144,25 +65,20 @@ export class Netns {
       user === undefined
         ? []
         : ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--', 'env', '-u', 'NODE_OPTIONS'];
-    return ['ip', ['netns', 'exec', this.name, ...drop, file, ...args]];
+    return inNetns(this.name, [...drop, file, ...args]);
   }
 
-  exec(file: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    const [cmd, argv] = this.command(file, args, options);
-    return execFile(cmd, argv, options);
+  exec(file: string, args: readonly string[], options: ExecOptions = {}): Promise<Exited> {
+    return exec(this.command(file, args, options), options);
   }
 
-  /** Like exec, but resolves to stdout and rejects (with stderr) unless the exit code is 0. */
+  /** Like exec, but resolves to stdout and rejects (one line with stderr) unless the exit code is 0. */
   async execOk(file: string, args: readonly string[], options: ExecOptions = {}): Promise<string> {
-    const result = await this.exec(file, args, options);
-    if (result.code !== 0) {
-      throw new Error(`in ${this.name}: ${describe(file, args)} exited ${result.code ?? result.signal ?? '?'}: ${result.stderr.trim()}`);
-    }
-    return result.stdout;
+    return (await run(this.command(file, args, options), options)).stdout;
   }
 
   /** A node script inside the namespace (this process's node binary). */
-  node(script: string, args: readonly string[] = [], options: ExecOptions = {}): Promise<ExecResult> {
+  node(script: string, args: readonly string[] = [], options: ExecOptions = {}): Promise<Exited> {
     return this.exec(process.execPath, [script, ...args], options);
   }
 
@@ -171,7 +87,7 @@ export class Netns {
    * (SIGKILL) before the namespace is deleted.
    */
   spawn(file: string, args: readonly string[], options: Omit<SpawnOptions, 'uid' | 'gid'> & Pick<ExecOptions, 'asUser'> = {}): ChildProcess {
-    const [cmd, argv] = this.command(file, args, options);
+    const [cmd = '', ...argv] = this.command(file, args, options);
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
     this.children.add(child);
     child.on('error', () => {});
@@ -179,7 +95,7 @@ export class Netns {
     return child;
   }
 
-  /** Kills what `spawn` started, then deletes the namespace. Idempotent. */
+  /** Kills what `spawn` started, then deletes the namespace (and anything else still inside). Idempotent. */
   async delete(): Promise<void> {
     if (this.deleted) return;
     this.deleted = true;
@@ -196,37 +112,35 @@ export class Netns {
           }),
       ),
     );
-    const result = await execFile('ip', ['netns', 'del', this.name]);
+    await deleteNetns(this.name, { killProcesses: true });
     live.delete(this.name);
-    if (result.code !== 0 && !/No such file/.test(result.stderr)) {
-      throw new Error(`could not delete network namespace ${this.name}: ${result.stderr.trim()}`);
-    }
   }
+}
+
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const name of live) deleteNetnsSync(name, { killProcesses: true });
+  });
 }
 
 /** A fresh namespace with loopback up, deleted in `t`'s teardown. Check `netnsUnavailable()` first. */
 export async function createNetns(t: Teardown): Promise<Netns> {
   const reason = netnsUnavailable();
   if (reason !== null) throw new Error(reason);
+  if (!staleRemoved) {
+    staleRemoved = true;
+    await removeStale(PREFIX);
+  }
   installExitHook();
-  const name = `${PREFIX}${process.pid}-${++counter}`;
-  const add = await execFile('ip', ['netns', 'add', name]);
-  if (add.code !== 0) throw new Error(`ip netns add ${name}: ${add.stderr.trim()}`);
+  const name = ownedName(PREFIX, process.pid, `-${++counter}`);
+  await addNetns(name);
   live.add(name);
   const ns = new Netns(name);
   t.teardown(() => ns.delete());
-  await run(ns, ['link', 'set', 'lo', 'up']);
   return ns;
-}
-
-async function run(ns: Netns, args: readonly string[]): Promise<void> {
-  const result = await execFile('ip', ['-n', ns.name, ...args]);
-  if (result.code !== 0) throw new Error(`ip -n ${ns.name} ${args.join(' ')}: ${result.stderr.trim()}`);
-}
-
-/** `ip addr add`: `a.b.c.d/n` or an IPv6 CIDR (added with `nodad`, so it is usable at once). */
-export async function addAddress(ns: Netns, device: string, cidr: string): Promise<void> {
-  await run(ns, cidr.includes(':') ? ['-6', 'addr', 'add', cidr, 'dev', device, 'nodad'] : ['addr', 'add', cidr, 'dev', device]);
 }
 
 /**
@@ -235,14 +149,14 @@ export async function addAddress(ns: Netns, device: string, cidr: string): Promi
  * namespace "its pod address".
  */
 export async function addDevice(ns: Netns, options: { name: string; addresses: readonly string[] }): Promise<void> {
-  const dummy = await execFile('ip', ['-n', ns.name, 'link', 'add', options.name, 'type', 'dummy']);
+  const dummy = await exec(['ip', '-n', ns.name, 'link', 'add', options.name, 'type', 'dummy']);
   if (dummy.code !== 0) {
     const peer = `${options.name}p`.slice(0, 15);
-    await run(ns, ['link', 'add', options.name, 'type', 'veth', 'peer', 'name', peer]);
-    await run(ns, ['link', 'set', peer, 'up']);
+    await addVethPair({ name: options.name, ns: ns.name }, { name: peer, ns: ns.name });
+    await linkUp(ns.name, peer);
   }
-  for (const cidr of options.addresses) await addAddress(ns, options.name, cidr);
-  await run(ns, ['link', 'set', options.name, 'up']);
+  for (const cidr of options.addresses) await addAddress(ns.name, options.name, cidr);
+  await linkUp(ns.name, options.name);
 }
 
 /**
@@ -256,47 +170,22 @@ export async function connectNetns(
 ): Promise<void> {
   const aName = options.aName ?? 'veth0';
   const bName = options.bName ?? 'veth0';
-  // Created under a temporary name in `a` so the peer's name cannot clash there, then moved into `b`.
-  const temp = `lt${process.pid % 100000}x${++counter}`.slice(0, 15);
-  await run(a, ['link', 'add', aName, 'type', 'veth', 'peer', 'name', temp]);
-  await run(a, ['link', 'set', temp, 'netns', b.name]);
-  await run(b, ['link', 'set', temp, 'name', bName]);
-  for (const cidr of options.aAddresses) await addAddress(a, aName, cidr);
-  for (const cidr of options.bAddresses) await addAddress(b, bName, cidr);
-  await run(a, ['link', 'set', aName, 'up']);
-  await run(b, ['link', 'set', bName, 'up']);
+  await addVethPair({ name: aName, ns: a.name }, { name: bName, ns: b.name });
+  for (const cidr of options.aAddresses) await addAddress(a.name, aName, cidr);
+  for (const cidr of options.bAddresses) await addAddress(b.name, bName, cidr);
+  await linkUp(a.name, aName);
+  await linkUp(b.name, bName);
 }
 
-export interface TestSubnet {
-  /** `10.<x>.<y>.<host>`, with `/prefix` when given. */
-  v4(host: number, prefix?: number): string;
-  /** `fd00:<x>:<y>::<host>`, with `/prefix` when given. */
-  v6(host: number, prefix?: number): string;
-}
+export type TestSubnet = Pick<Subnet, 'v4' | 'v6'>;
 
 let subnets = 0;
 
 /**
- * Addresses for one test: a /24 (and an IPv6 /64) derived from this process's pid and a counter, so tests running
- * in parallel never share a subnet (namespaces are isolated anyway; this keeps logs unambiguous).
+ * Addresses for one test: a /24 of 10/8 and a /64 of fd00::/16 numbered from this process's pid and a counter, so
+ * tests running in parallel never share a subnet (namespaces are isolated anyway; this keeps logs unambiguous).
  */
-/** An IPv6 address in its canonical text form (RFC 5952), as the kernel and node report it. */
-function canonicalV6(address: string): string {
-  return new URL(`http://[${address}]/`).hostname.slice(1, -1);
-}
-
 export function testSubnet(): TestSubnet {
-  const n = (process.pid * 16 + subnets++) % 65536;
-  const x = n >> 8;
-  const y = n & 0xff;
-  return {
-    v4: (host, prefix) => `10.${x}.${y}.${host}${prefix === undefined ? '' : `/${prefix}`}`,
-    // Canonical text (zero groups compressed as the kernel prints them: `fd00:e0::2`, not `fd00:e0:0::2`).
-    v6: (host, prefix) => `${canonicalV6(`fd00:${x.toString(16)}:${y.toString(16)}::${host.toString(16)}`)}${prefix === undefined ? '' : `/${prefix}`}`,
-  };
+  return subnetAt({ v4: '10', v6: 'fd00' }, (process.pid * 16 + subnets++) % 65536);
 }
 
-/** Whether a program is on PATH (e.g. `iptables-legacy`). */
-export function hasProgram(name: string): boolean {
-  return runSync('sh', ['-c', `command -v ${JSON.stringify(name)}`]).ok;
-}
