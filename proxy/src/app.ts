@@ -30,6 +30,7 @@ import type { Runtime } from './runtime.js';
 import { formatAddress } from './transport/address.js';
 import { nativeOriginalDst, type OriginalDstLookup } from './transport/orig-dst.js';
 import { PROXY_VERSION } from './version.js';
+import { OverloadGuard } from './overload.js';
 
 export interface ProxyAppOptions {
   readonly config: ProxyConfig;
@@ -67,6 +68,7 @@ export class ProxyApp {
   #outbound: OutboundProxy | null = null;
   #admin: AdminServer | null = null;
   #draining = false;
+  readonly #overload: OverloadGuard;
   #shutdown: Promise<void> | null = null;
 
   constructor(options: ProxyAppOptions, initialTrustPem: string) {
@@ -103,6 +105,7 @@ export class ProxyApp {
     this.store.onChange((next) => {
       this.registry.setDefaultLabels({ namespace: config.pod.namespace, pod: config.pod.name, workload: next.policy.proxy.workload });
     });
+    this.#overload = new OverloadGuard({ lagThresholdMs: config.dataPath.overloadLagMs, log: logger.child({ component: 'overload' }) });
     this.runtime = {
       log: logger,
       metrics,
@@ -110,6 +113,7 @@ export class ProxyApp {
       credentials: this.identity.holder,
       origDst: options.origDst ?? nativeOriginalDst(),
       draining: () => this.#draining,
+      overload: this.#overload,
     };
   }
 
@@ -193,6 +197,7 @@ export class ProxyApp {
     await step('controller clients', () => {
       this.policy.close();
       this.identity.close();
+      this.#overload.stop();
     });
     await step('admin server', () => this.#admin?.close());
     if (failed.length > 0) throw new Error(`shutdown steps failed: ${failed.join(', ')}`);

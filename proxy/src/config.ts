@@ -36,6 +36,11 @@ export interface DataPathConfig {
   /** Requests in flight per proxy direction before new ones get 503 with `retry-after`. */
   readonly maxConcurrentRequests: number;
   /**
+   * Event loop lag (ms) above which a growing share of new requests gets 503 with `retry-after` (`overload.ts`);
+   * 0 turns lag-based shedding off.
+   */
+  readonly overloadLagMs: number;
+  /**
    * After SIGTERM: keep serving both directions this long, unready (endpoints stop sending new work meanwhile).
    * Shutdown as a whole never takes longer than `drainGraceMs + drainTimeoutMs` (see `app.ts`).
    */
@@ -60,6 +65,7 @@ export const DEFAULT_DATA_PATH: DataPathConfig = Object.freeze({
   headersTimeoutMs: 10_000,
   idleTimeoutMs: 90_000,
   maxConcurrentRequests: 10_000,
+  overloadLagMs: 200,
   drainGraceMs: 5_000,
   drainTimeoutMs: 20_000,
   appAddress: '127.0.0.1',
@@ -136,6 +142,8 @@ export const DATA_PATH_ENV = Object.freeze({
   idleTimeoutMs: 'LOOM_IDLE_TIMEOUT_MS',
   /** Requests in flight per direction before load is shed. */
   maxConcurrentRequests: 'LOOM_MAX_CONCURRENT_REQUESTS',
+  /** Event loop lag that starts load shedding, ms; 0 = off. */
+  overloadLagMs: 'LOOM_OVERLOAD_LAG_MS',
   /** After SIGTERM: keep serving (unready) this long, ms; 0 allowed. */
   drainGraceMs: 'LOOM_DRAIN_GRACE_MS',
   /** Then at most this long to drain inbound and close outbound, ms; 0 allowed (shutdown ≤ grace + this). */
@@ -255,6 +263,7 @@ function readDataPath(r: EnvReader): DataPathConfig {
     headersTimeoutMs: r.ms(e.headersTimeoutMs, d.headersTimeoutMs, 1),
     idleTimeoutMs: r.ms(e.idleTimeoutMs, d.idleTimeoutMs, 1),
     maxConcurrentRequests: r.integer(e.maxConcurrentRequests, 'a whole number from 1 to 1000000', 1, 1_000_000, d.maxConcurrentRequests),
+    overloadLagMs: r.ms(e.overloadLagMs, d.overloadLagMs, 0),
     drainGraceMs: r.ms(e.drainGraceMs, d.drainGraceMs, 0),
     drainTimeoutMs: r.ms(e.drainTimeoutMs, d.drainTimeoutMs, 0),
     appAddress: r.ip(e.appAddress, d.appAddress),

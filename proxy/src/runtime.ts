@@ -5,6 +5,7 @@
 import type { Logger } from '@loom/shared/runtime';
 import type { CredentialHolder } from './identity/holder.js';
 import type { ProxyMetrics } from './metrics/families.js';
+import type { LoadShedder } from './overload.js';
 import type { PolicyView } from './policy/snapshot.js';
 import type { OriginalDstLookup } from './transport/orig-dst.js';
 
@@ -17,4 +18,6 @@ export interface Runtime {
   readonly origDst: OriginalDstLookup;
   /** Set when SIGTERM arrived (the proxy is unready); the data path keeps serving until `app.ts` closes it. */
   readonly draining: () => boolean;
+  /** Asked before each request is admitted, both directions: refuse it while the proxy is saturated. */
+  readonly overload: LoadShedder;
 }

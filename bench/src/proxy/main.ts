@@ -22,8 +22,11 @@
  * Environment for the Node proxies (the Loom pair): `LOOM_BENCH_NODE_FLAGS` (extra node flags, split on
  * spaces, e.g. `--max-semi-space-size=4`), `LOOM_BENCH_PROFILE_DIR` (each proxy runs with `--cpu-prof` into
  * `<dir>/client` and `<dir>/server`, and every measured window is appended to `<dir>/windows.jsonl` so profile.ts
- * can cut a profile to one scenario). `LOOM_BENCH_WINDOWS=<file>` records the windows without profiling (e.g.
- * for `perf record -k CLOCK_MONOTONIC`, then `perf report --time <start>,<end>`). Runs with node flags or
+ * can cut a profile to one scenario). `LOOM_BENCH_LOG_DIR` appends each Node proxy's output (its logs, and what
+ * flags like `--trace-gc` print) to `<dir>/client.log` and `<dir>/server.log`. `LOOM_BENCH_WINDOWS=<file>` records the windows without profiling (e.g.
+ * for `perf record -k CLOCK_MONOTONIC`, then `perf report --time <start>,<end>`). `LOOM_BENCH_B_ENV` (`NAME=value ...`)
+ * and/or `LOOM_BENCH_B_NODE_FLAGS` add pair `loom-b`: the Loom pair with that environment and those flags, for A/B
+ * comparisons in one run. Runs with node flags or
  * profiling are printed, not written to results/.
  */
 import { appendFileSync, rmSync } from 'node:fs';
@@ -39,7 +42,7 @@ import { createNetwork, destroyNetworkSync, removeStale, run, inNamespace, type 
 import { nginxArgs, nginxConfig } from './nginx.js';
 import { directPair } from './pairs/direct.js';
 import { haproxyPair, haproxyVersions } from './pairs/haproxy.js';
-import { loomPair } from './pairs/loom.js';
+import { loomPair, loomPairWith, variantFromEnv } from './pairs/loom.js';
 import type { PairUnderTest, ScenarioName, Service, Topology } from './pairs/pair.js';
 import { plan as makePlan } from './plan.js';
 import { allowedCpus, choosePinning, pinSelf, preflightProblems, toolVersions } from './preflight.js';
@@ -59,7 +62,8 @@ const log = (text: string): void => {
 };
 
 function allPairs(): PairUnderTest[] {
-  return [directPair, haproxyPair('h1'), haproxyPair('h2'), loomPair];
+  const variant = variantFromEnv(process.env);
+  return [directPair, haproxyPair('h1'), haproxyPair('h2'), loomPair, ...(variant === null ? [] : [loomPairWith('loom-b', variant)])];
 }
 
 function parsePairs(argv: readonly string[], known: readonly PairUnderTest[]): Set<string> | undefined {
@@ -84,13 +88,14 @@ function parseScenarios(argv: readonly string[]): Set<ScenarioName> | null {
   return new Set(names as ScenarioName[]);
 }
 
-/** `LOOM_BENCH_NODE_FLAGS` and `LOOM_BENCH_PROFILE_DIR`. */
-function nodeOptions(env: NodeJS.ProcessEnv): { flags: string[]; profileDir: string | null } {
+/** `LOOM_BENCH_NODE_FLAGS`, `LOOM_BENCH_PROFILE_DIR` and `LOOM_BENCH_LOG_DIR`. */
+function nodeOptions(env: NodeJS.ProcessEnv): { flags: string[]; profileDir: string | null; logDir: string | null } {
   const flags = (env['LOOM_BENCH_NODE_FLAGS'] ?? '').split(/\s+/).filter((f) => f !== '');
   const bad = flags.find((f) => !f.startsWith('--'));
   if (bad !== undefined) throw new Error(`LOOM_BENCH_NODE_FLAGS: ${JSON.stringify(bad)} is not a node flag (--name or --name=value)`);
   const dir = env['LOOM_BENCH_PROFILE_DIR'] ?? '';
-  return { flags, profileDir: dir === '' ? null : resolve(dir) };
+  const logDir = env['LOOM_BENCH_LOG_DIR'] ?? '';
+  return { flags, profileDir: dir === '' ? null : resolve(dir), logDir: logDir === '' ? null : resolve(logDir) };
 }
 
 /** Pairs in round `r`'s order: the list rotated by `r`. */
@@ -128,6 +133,10 @@ async function main(argv: readonly string[]): Promise<void> {
     await mkdir(node.profileDir, { recursive: true, mode: 0o755 });
     windowsPath ||= join(node.profileDir, 'windows.jsonl');
     log(`profiling Node proxies into ${node.profileDir}`);
+  }
+  if (node.logDir !== null) {
+    await mkdir(node.logDir, { recursive: true, mode: 0o755 });
+    log(`Node proxies' output goes to ${node.logDir}/<client|server>.log`);
   }
   const recordWindow = windowsPath === '' ? null : (window: MeasuredWindow): void => appendFileSync(windowsPath, `${JSON.stringify(window)}\n`);
   if (recordWindow !== null) log(`measured windows (monotonic µs, for profile.ts and perf --time) go to ${windowsPath}`);
@@ -256,12 +265,14 @@ async function main(argv: readonly string[]): Promise<void> {
     };
     for (const pair of pairs) for (const [scenario, reason] of pair.skips) if (scenario !== 'memory') notes.push(`${pair.name} does not run ${scenario}: ${reason}`);
     if (node.flags.length > 0) notes.push(`Node proxies ran with LOOM_BENCH_NODE_FLAGS=${node.flags.join(' ')}`);
+    const variant = variantFromEnv(process.env);
+    if (variant !== null) notes.push(`loom-b: loom with ${[...Object.entries(variant.env).map(([k, v]) => `${k}=${v}`), ...variant.nodeFlags].join(' ')}`);
     if (node.profileDir !== null) notes.push(`Node proxies ran with --cpu-prof (profiles in ${node.profileDir}): their figures include the profiler's cost`);
 
     const out: string[] = [`\nproxy benchmark${plan.quick ? ' (BENCH_QUICK)' : ''}: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}`];
     out.push(formatTables(results, pairs.map((p) => p.name)));
     if (notes.length > 0) out.push(`\nnotes:\n${notes.map((n) => `- ${n}`).join('\n')}`);
-    if (only === undefined && onlyScenarios === null && node.flags.length === 0 && node.profileDir === null) {
+    if (only === undefined && onlyScenarios === null && node.flags.length === 0 && node.profileDir === null && variant === null) {
       const path = await writeResults('proxy', { machine: machineInfo(), versions, date: new Date().toISOString(), quick: plan.quick, scenarios: results });
       out.push(`\nwrote ${path}`);
     }

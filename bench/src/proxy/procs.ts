@@ -6,6 +6,7 @@
  * {@link Processes} so the benchmark can stop them all at the end, on failure and on SIGINT.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { inNamespace, type Side } from './netns.js';
 
 /** Which core a process runs on (preflight.ts decides the numbers). */
@@ -27,6 +28,8 @@ export interface StartOptions {
   readonly stdoutInTail?: boolean;
   /** Open a Node IPC channel (fd 3): the program must be node. */
   readonly ipc?: boolean;
+  /** Also append everything it prints (stdout and stderr) to this file (`LOOM_BENCH_LOG_DIR`). */
+  readonly logPath?: string;
 }
 
 const TAIL_BYTES = 4096;
@@ -39,11 +42,16 @@ export class Proc {
   #stderr = '';
   #stdout = '';
 
-  constructor(name: string, child: ChildProcess, captureStdout: boolean, stdoutInTail = false) {
+  constructor(name: string, child: ChildProcess, captureStdout: boolean, stdoutInTail = false, logPath?: string) {
     this.name = name;
     this.child = child;
+    const log = logPath === undefined ? null : createWriteStream(logPath, { flags: 'a', mode: 0o644 });
+    log?.on('error', (error) => {
+      this.#stderr += `\nlog file ${logPath ?? ''}: ${error.message}`;
+    });
     const toTail = (text: string): void => {
       this.#stderr = (this.#stderr + text).slice(-TAIL_BYTES);
+      log?.write(text);
     };
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', toTail);
@@ -61,7 +69,10 @@ export class Proc {
         this.#stderr += `\n${error.message}`;
         resolve({ code: -1, signal: null });
       });
-      child.once('exit', (code, signal) => resolve({ code, signal }));
+      child.once('exit', (code, signal) => {
+        log?.end();
+        resolve({ code, signal });
+      });
     });
   }
 
@@ -120,7 +131,7 @@ export class Processes {
     const stdout = options.captureStdout === true || options.stdoutInTail === true ? 'pipe' : 'ignore';
     const stdio: StdioOptions = ['ignore', stdout, 'pipe', ...(options.ipc === true ? (['ipc'] as const) : [])];
     const child = spawn(file ?? 'ip', args, { stdio, env: options.env ?? process.env });
-    const proc = new Proc(options.name, child, options.captureStdout === true, options.stdoutInTail === true);
+    const proc = new Proc(options.name, child, options.captureStdout === true, options.stdoutInTail === true, options.logPath);
     this.#all.add(proc);
     void proc.exited.then(() => this.#all.delete(proc));
     return proc;

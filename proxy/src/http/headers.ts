@@ -2,12 +2,12 @@
  * Header conversions on both proxies' HTTP paths, the one place connection-specific fields are filtered (RFC 9110
  * §7.6.1; RFC 9113 §8.2.2). Pure functions over node's raw header arrays (`[name, value, name, value, ...]`, order,
  * case and duplicates kept) for requests node:http parsed, and over parsed header objects (lower-case names,
- * repeated fields as arrays) for what node:http2 and undici deliver.
+ * repeated fields as arrays) for what node:http2 and the HTTP/1 client (`h1-client`) deliver.
  *
  * - requests: HTTP/1 → HTTP/2 (an application's HTTP/1 request carried over `loom.h2`), HTTP/2 → HTTP/1 (the other
  *   proxy turning it back for its application), HTTP/2 → HTTP/2 (h2c, gRPC), HTTP/1 → HTTP/1 (to an HTTP/1
  *   upstream), and the raw head of a tunnelled (Upgrade, CONNECT) request;
- * - responses: HTTP/1 (as undici parsed it) → HTTP/2 or HTTP/1, HTTP/2 → HTTP/1.
+ * - responses: HTTP/1 (as `h1-client` parses it) → HTTP/2 or HTTP/1, HTTP/2 → HTTP/1.
  *
  * `Expect` is never forwarded on a proxied request: node:http has already answered `100 Continue` to the client
  * (it does when the server has no `checkContinue` listener), so the upstream must not be asked again.
@@ -114,7 +114,7 @@ export function h2RequestToH2(headers: IncomingHttpHeaders): OutgoingHttpHeaders
   return out;
 }
 
-/** An HTTP/1 response's headers (as undici parses them) as HTTP/2 response headers. */
+/** An HTTP/1 response's headers (as `h1-client` parses them) as HTTP/2 response headers. */
 export function h1ResponseToH2(statusCode: number, headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = { ':status': statusCode };
   const extra = parsedConnectionTokens(headers.connection);
@@ -126,7 +126,7 @@ export function h1ResponseToH2(statusCode: number, headers: IncomingHttpHeaders)
   return out;
 }
 
-/** An HTTP/1 response's headers (as undici parses them) as a flat `[name, value, ...]` list for `writeHead` (framing is the server's). */
+/** An HTTP/1 response's headers (as `h1-client` parses them) as a flat `[name, value, ...]` list for `writeHead` (framing is the server's). */
 export function h1ResponseToH1(headers: IncomingHttpHeaders): string[] {
   const out: string[] = [];
   const extra = parsedConnectionTokens(headers.connection);

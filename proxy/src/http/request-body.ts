@@ -1,10 +1,10 @@
 /**
- * A client's request body as undici consumes it, on both proxies' HTTP/1 upstream paths. undici destroys the body
- * stream it was given once it has sent it, or when the upstream stops reading early (it answered, or closed);
- * handing it the client's own stream would destroy the HTTP/2 stream before the response could use it, and an
- * HTTP/1 request's socket with it: the client would lose the response and its connection. This Readable reads
- * from the client's stream with backpressure and is the one undici destroys; the client's stream then only
- * loses its listeners (and has any unread rest discarded).
+ * A client's request body as the HTTP/1 client (`h1-client`) consumes it, on both proxies' HTTP/1 upstream
+ * paths. The client destroys the body stream it was given once it no longer needs it: the upstream stopped
+ * reading early (it answered, or closed) or the request failed; handing it the client's own stream would destroy
+ * the HTTP/2 stream before the response could use it, and an HTTP/1 request's socket with it: the client would
+ * lose the response and its connection. This Readable reads from the client's stream with backpressure and is
+ * the one destroyed; the client's stream then only loses its listeners (and has any unread rest discarded).
  *
  * The handlers are module-level functions reading the body from the source (symbol-keyed): no closures.
  */

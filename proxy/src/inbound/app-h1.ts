@@ -1,17 +1,18 @@
 /**
- * HTTP/1.1 to the application through one undici Pool per application port (keep-alive connections, one request
- * at a time on each: no pipelining), with `dispatch` and a handler object per request that streams the response
- * back to the client, HTTP/2 stream or HTTP/1 response, with backpressure both ways.
+ * HTTP/1.1 to the application through one {@link H1Pool} per application port (keep-alive connections, one
+ * request at a time on each: no pipelining), with `dispatch` and a handler object per request that streams the
+ * response back to the client, HTTP/2 stream or HTTP/1 response, with backpressure both ways.
  *
  * Pool settings: no header or body timeout (the application decides how long a request takes; a stuck one
- * ends when the client goes away or the connection idles out), connect timeout from the config, undici's
- * default keep-alive handling (it honours the application's `Keep-Alive: timeout`).
+ * ends when the client goes away), connect timeout from the config, free connections kept 4 s or the
+ * application's `Keep-Alive: timeout` less 1 s; at most `maxConnections` connections per port, then up to
+ * `maxQueued` requests wait (more get 503).
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Logger } from '@loom/shared/runtime';
-import { Pool, type Dispatcher } from 'undici';
+import { H1Pool, type H1Controller, type H1Handler } from '../http/h1-client/index.js';
 import { h1RequestToH1, h1ResponseToH1, h1ResponseToH2, h2RequestToH1 } from '../http/headers.js';
 import { forwardPath } from '../http/request.js';
 import { h1HasBody, RequestBody } from '../http/request-body.js';
@@ -22,27 +23,31 @@ import { upstreamFailure } from './errors.js';
 export interface AppH1Options {
   readonly address: string;
   readonly connectTimeoutMs: number;
+  /** Connections per application port at most (the pool's default when absent). */
+  readonly maxConnections?: number;
+  /** Requests per application port waiting for a connection at most (the pool's default when absent). */
+  readonly maxQueued?: number;
 }
 
-/** One undici Pool per application port. */
+/** One {@link H1Pool} per application port. */
 export class AppH1Pools {
   readonly #options: AppH1Options;
-  readonly #pools = new Map<number, Pool>();
-  readonly #host: string;
+  readonly #pools = new Map<number, H1Pool>();
 
   constructor(options: AppH1Options) {
     this.#options = options;
-    this.#host = options.address.includes(':') ? `[${options.address}]` : options.address;
   }
 
-  pool(port: number): Pool {
+  pool(port: number): H1Pool {
     let pool = this.#pools.get(port);
     if (pool === undefined) {
-      pool = new Pool(`http://${this.#host}:${port}`, {
-        pipelining: 1,
-        connect: { timeout: this.#options.connectTimeoutMs },
-        headersTimeout: 0,
-        bodyTimeout: 0,
+      const { address, connectTimeoutMs, maxConnections, maxQueued } = this.#options;
+      pool = new H1Pool({
+        host: address,
+        port,
+        connectTimeoutMs,
+        ...(maxConnections === undefined ? {} : { maxConnections }),
+        ...(maxQueued === undefined ? {} : { maxQueued }),
       });
       this.#pools.set(port, pool);
     }
@@ -63,7 +68,7 @@ export class AppH1Pools {
   }
 }
 
-type Controller = Dispatcher.DispatchController;
+type Controller = H1Controller;
 
 /** `respond` options (node copies them): shared, not built per response. */
 const RESPOND_END = Object.freeze({ endStream: true });
@@ -85,7 +90,7 @@ function onDrain(this: WithHandler): void {
   this[kHandler]?.resume();
 }
 
-/** What both response relays share: the request's undici controller, and stopping it when the client goes away. */
+/** What both response relays share: the request's controller, and stopping it when the client goes away. */
 abstract class ToClient {
   protected readonly conn: InboundConnection;
   protected readonly method: string;
@@ -120,7 +125,7 @@ abstract class ToClient {
 }
 
 /** An application's HTTP/1.1 response streamed onto the client's HTTP/2 stream. */
-class ToH2Stream extends ToClient implements Dispatcher.DispatchHandler {
+class ToH2Stream extends ToClient implements H1Handler {
   readonly #down: ServerHttp2Stream;
   #trailers: IncomingHttpHeaders | null = null;
 
@@ -172,7 +177,7 @@ class ToH2Stream extends ToClient implements Dispatcher.DispatchHandler {
 }
 
 /** An application's HTTP/1.1 response streamed onto the client's HTTP/1 response. */
-class ToH1Response extends ToClient implements Dispatcher.DispatchHandler {
+class ToH1Response extends ToClient implements H1Handler {
   readonly #res: ServerResponse;
 
   constructor(conn: InboundConnection, res: ServerResponse, method: string, log: Logger) {
@@ -184,12 +189,12 @@ class ToH1Response extends ToClient implements Dispatcher.DispatchHandler {
     return this.#res.destroyed;
   }
 
-  onResponseStart(controller: Controller, status: number, headers: IncomingHttpHeaders, statusText?: string): void {
+  onResponseStart(controller: Controller, status: number, headers: IncomingHttpHeaders, statusText: string): void {
     if (status < 200) return;
     const res = this.#res;
     if (res.destroyed) return controller.abort(new Error('the client went away'));
     if (this.conn.closing) res.shouldKeepAlive = false;
-    res.writeHead(status, statusText ?? '', h1ResponseToH1(headers));
+    res.writeHead(status, statusText, h1ResponseToH1(headers));
     if (bodiless(this.method, status)) res.end();
   }
 
@@ -221,24 +226,16 @@ export function abortUpstream(down: ServerHttp2Stream | ServerResponse): void {
 }
 
 /** Forwards an HTTP/2 request on `conn` that carries an HTTP/1.x client's request (`loom-orig-proto`) to the application as HTTP/1.1. */
-export function forwardH2ToH1(conn: InboundConnection, down: ServerHttp2Stream, headers: IncomingHttpHeaders, pool: Pool, log: Logger): void {
+export function forwardH2ToH1(conn: InboundConnection, down: ServerHttp2Stream, headers: IncomingHttpHeaders, pool: H1Pool, log: Logger): void {
   const method = (headers[':method'] as string | undefined) ?? 'GET';
   const body: Readable | null = down.endAfterHeaders || down.readableEnded ? null : new RequestBody(down);
   const handler = new ToH2Stream(conn, down, method, log);
-  try {
-    pool.dispatch({ method, path: forwardPath((headers[':path'] as string | undefined) ?? '/'), headers: h2RequestToH1(headers), body }, handler);
-  } catch (err) {
-    handler.onResponseError(null as unknown as Controller, err as Error);
-  }
+  pool.dispatch({ method, path: forwardPath((headers[':path'] as string | undefined) ?? '/'), headers: h2RequestToH1(headers), body }, handler);
 }
 
 /** Forwards an HTTP/1 request on `conn` to the application. */
-export function forwardH1(conn: InboundConnection, req: IncomingMessage, res: ServerResponse, pool: Pool, log: Logger): void {
+export function forwardH1(conn: InboundConnection, req: IncomingMessage, res: ServerResponse, pool: H1Pool, log: Logger): void {
   const method = req.method ?? 'GET';
   const handler = new ToH1Response(conn, res, method, log);
-  try {
-    pool.dispatch({ method, path: forwardPath(req.url ?? '/'), headers: h1RequestToH1(req.rawHeaders), body: h1HasBody(req.rawHeaders) ? new RequestBody(req) : null }, handler);
-  } catch (err) {
-    handler.onResponseError(null as unknown as Controller, err as Error);
-  }
+  pool.dispatch({ method, path: forwardPath(req.url ?? '/'), headers: h1RequestToH1(req.rawHeaders), body: h1HasBody(req.rawHeaders) ? new RequestBody(req) : null }, handler);
 }

@@ -4,7 +4,7 @@
  * `maxHeaderBytes` get 431, heads not complete within `headersTimeoutMs` get 408 (slowloris), unparseable or
  * ambiguous requests (Content-Length with Transfer-Encoding, bad chunking) get 400; each such response goes to
  * its own connection only, which is then closed. Requests are shed at the limit, authorized, and forwarded
- * through the undici pools; Upgrade and CONNECT become tunnels.
+ * through the `H1Pool`s; Upgrade and CONNECT become tunnels.
  *
  * A policy change judges every connection again (`reauthorize`): a request in flight that the new policy
  * denies is reset (the connection is destroyed: HTTP/1 has no other way); a connection whose peer is now denied
@@ -134,7 +134,7 @@ export class H1Inbound {
     if (conn.closing || this.#options.draining()) res.shouldKeepAlive = false;
     if (!exchange.admit()) {
       metrics.shed('inbound', 'request');
-      respondH1(res, 'inbound', { status: 503, message: 'the proxy is at its limit of concurrent requests', retryAfterSeconds: 1 });
+      respondH1(res, 'inbound', { status: 503, message: 'the inbound proxy is overloaded (at its limit of concurrent requests, or saturated)', retryAfterSeconds: 1 });
       return;
     }
     const view = h1RequestView(req);

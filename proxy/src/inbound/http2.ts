@@ -160,7 +160,7 @@ export class H2Inbound {
     stream.on('close', onStreamClose);
     if (!exchange.admit()) {
       metrics.shed('inbound', 'request');
-      return refuse(stream, { status: 503, message: 'the proxy is at its limit of concurrent requests', retryAfterSeconds: 1 });
+      return refuse(stream, { status: 503, message: 'the inbound proxy is overloaded (at its limit of concurrent requests, or saturated)', retryAfterSeconds: 1 });
     }
     const view = h2RequestView(headers);
     const decision = authz.check(conn, view);

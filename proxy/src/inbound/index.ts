@@ -10,7 +10,7 @@
  *   mTLS       a ClientHello offering a mesh ALPN → terminate it; the client's SPIFFE ID is the peer identity
  *   serve      by ALPN (mesh) or by declaration/detection (plaintext, identity null):
  *                http2   a session; each stream authorized, forwarded as HTTP/1.1 (loom-orig-proto) or h2c
- *                http1   node:http; each request authorized, forwarded through undici; Upgrade/CONNECT tunnels
+ *                http1   node:http; each request authorized, forwarded through an H1Pool; Upgrade/CONNECT tunnels
  *                opaque  authorized once, relayed as bytes
  * A policy change judges everything open again: opaque and tunnelled connections (established.ts), HTTP
  * requests in flight and the peers of HTTP connections (http1.ts, http2.ts); what the new policy denies is
@@ -67,10 +67,10 @@ export interface InboundProxyOptions {
 export function createInbound(cfg: DataPathConfig, rt: Runtime, options: InboundProxyOptions = {}): InboundProxy {
   const log = rt.log.child({ component: 'inbound' });
   const authz = new InboundAuthz(rt.policy, rt.metrics, log);
-  const limit = new RequestLimit(cfg.maxConcurrentRequests);
+  const limit = new RequestLimit(cfg.maxConcurrentRequests, rt.overload);
   // Opaque and tunnelled connections, judged again whenever the policy changes.
   const established = new EstablishedConnections(authz, log);
-  // The application: HTTP/1.1 through undici pools, h2c sessions, TCP connections (one per connection).
+  // The application: HTTP/1.1 through H1Pools (one per port), h2c sessions, TCP connections (one per connection).
   const pools = new AppH1Pools({ address: cfg.appAddress, connectTimeoutMs: cfg.connectTimeoutMs });
   const sessions = new AppH2Sessions({ address: cfg.appAddress, connectTimeoutMs: cfg.connectTimeoutMs, idleTimeoutMs: cfg.idleTimeoutMs, log });
   const bytes: BytesOptions = {

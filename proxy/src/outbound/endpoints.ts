@@ -1,8 +1,8 @@
 /**
- * Concrete → endpoint (linkerd2-proxy's vocabulary; undici's Agent → Pool): an {@link EndpointSet} is the
+ * Concrete → endpoint (linkerd2-proxy's vocabulary): an {@link EndpointSet} is the
  * balancer over one list of endpoints from the policy (a Service's own endpoints or a split backend's), and an
  * {@link EndpointHandle} is everything the proxy keeps per endpoint — its load and ejection state, its pooled
- * HTTP/2 session (`loom.h2` to a meshed endpoint, h2c to an unmeshed one), its undici Pool (HTTP/1 to an
+ * HTTP/2 session (`loom.h2` to a meshed endpoint, h2c to an unmeshed one), its {@link H1Pool} (HTTP/1 to an
  * unmeshed endpoint), its metric edges, and how to open a raw connection to it.
  *
  * Handles are keyed by address, port and expected identity, and shared by every set that lists the endpoint,
@@ -21,14 +21,14 @@ import type { Socket } from 'node:net';
 import type { PeerCertificate } from 'node:tls';
 import type { Endpoint, ProxyPolicy } from '@loom/shared/policy';
 import type { Logger } from '@loom/shared/runtime';
-import { Pool, type Dispatcher } from 'undici';
+import { H1Pool, type H1DispatchOptions, type H1Handler } from '../http/h1-client/index.js';
 import type { DataPathConfig } from '../config.js';
 import { checkPeerIdentity } from '../identity/tls.js';
 import type { EdgeMetrics } from '../metrics/families.js';
 import type { Runtime } from '../runtime.js';
 import { ALPN_HTTP2, type MeshAlpn } from '../wire.js';
 import { attemptToken, connectFailed, connectSucceeded, newLoad, pick, type Candidate, type Load } from './balance.js';
-import { formatAddress } from '../transport/address.js';
+import { formatAddress, unmapped } from '../transport/address.js';
 import { connectMesh, connectPlain, ConnectError } from '../transport/connect.js';
 import { H2Origin } from './session.js';
 
@@ -67,7 +67,7 @@ export class EndpointHandle {
   #tlsSession: Buffer | undefined;
   #resumable = true;
   #h2: H2Origin | null = null;
-  #h1: Pool | null = null;
+  #h1: H1Pool | null = null;
   #retired = false;
   #lastWarnAt = -Infinity;
   /** Edges by dst_service, then route. */
@@ -156,30 +156,21 @@ export class EndpointHandle {
     return this.identity === null ? null : this.edge(dstService, '');
   }
 
-  /** Sends an HTTP/1 request through the endpoint's undici Pool (unmeshed endpoints only). */
-  dispatchH1(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
+  /** Sends an HTTP/1 request through the endpoint's {@link H1Pool} (unmeshed endpoints only). */
+  dispatchH1(options: H1DispatchOptions, handler: H1Handler): void {
     const pool = (this.#h1 ??= this.#newPool());
     pool.dispatch(options, handler);
     if (this.#retired) {
       // Left the policy while this request was being routed: the pool closes once the request is done.
       this.#h1 = null;
-      void pool.close().catch(() => {});
+      void pool.close();
     }
   }
 
-  #newPool(): Pool {
-    const { cfg } = this.#deps;
-    const pool = new Pool(`http://${this.where}`, {
-      connect: { timeout: cfg.connectTimeoutMs, noDelay: true },
-      // Streaming: no response deadline by default (DESIGN §6); idle keep-alive sockets close after 4 s
-      // unless the server says otherwise (servers commonly close at 5 s).
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      keepAliveTimeout: 4_000,
-      pipelining: 1,
-    });
-    pool.on('connectionError', () => {}); // reported per request
-    return pool;
+  #newPool(): H1Pool {
+    // Streaming: no response deadline (DESIGN §6); free keep-alive connections close after 4 s unless the
+    // server says otherwise (servers commonly close at 5 s). Connect failures reach each request's handler.
+    return new H1Pool({ host: unmapped(this.address), port: this.port, connectTimeoutMs: this.#deps.cfg.connectTimeoutMs });
   }
 
   /** Metric handles for requests and connections to this endpoint as part of `dstService` (and `route`). */
@@ -233,13 +224,13 @@ export class EndpointHandle {
   retire(): Promise<void> {
     this.#retired = true;
     this.#h2?.close();
-    return this.#h1 === null ? Promise.resolve() : this.#h1.close().catch(() => {});
+    return this.#h1 === null ? Promise.resolve() : this.#h1.close();
   }
 
   destroy(): Promise<void> {
     this.#retired = true;
     this.#h2?.destroy();
-    return this.#h1 === null ? Promise.resolve() : this.#h1.destroy().catch(() => {});
+    return this.#h1 === null ? Promise.resolve() : this.#h1.destroy();
   }
 }
 

@@ -4,7 +4,7 @@
  *
  * The application side differs by protocol ({@link H1Exchange} in `http1.ts`, {@link H2Exchange} in
  * `http2.ts`); the upstream side is an HTTP/2 stream on the endpoint's pooled session (`loom.h2` to meshed
- * endpoints, h2c to unmeshed ones when the application spoke HTTP/2), or an undici Pool dispatch (HTTP/1
+ * endpoints, h2c to unmeshed ones when the application spoke HTTP/2), or an `H1Pool` dispatch (HTTP/1
  * applications to unmeshed endpoints, in `http1.ts`).
  *
  * Failures:

@@ -3,7 +3,7 @@
  * server (`handOff`); each request becomes an {@link H1Exchange}:
  * - to a meshed endpoint: an HTTP/2 stream over `loom.h2`, headers converted with `loom-orig-proto`, trailers
  *   passed back only when the client asked for them (`te: trailers`);
- * - to an unmeshed endpoint (or a passthrough destination): HTTP/1 through the endpoint's undici Pool.
+ * - to an unmeshed endpoint (or a passthrough destination): HTTP/1 through the endpoint's H1Pool.
  * Upgrade (WebSocket) and CONNECT requests become tunnels: one connection per request to an endpoint chosen
  * for it (`loom.http1` when meshed), the request head replayed, then bytes relayed both ways.
  *
@@ -15,7 +15,7 @@ import type { IncomingHttpHeaders, IncomingHttpStatusHeader, OutgoingHttpHeaders
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { HttpRequestView } from '@loom/shared/policy';
-import type { Dispatcher } from 'undici';
+import { H1_QUEUE_FULL, isConnectFailure, type H1Controller, type H1Handler } from '../http/h1-client/index.js';
 import { createH1Server } from '../http/h1-server.js';
 import { h1RequestToH1, h1RequestToH2, h1ResponseToH1, h2ResponseToH1, requestHead } from '../http/headers.js';
 import { h1RequestView } from '../http/request.js';
@@ -27,7 +27,7 @@ import { ALPN_HTTP1 } from '../wire.js';
 import type { EndpointHandle } from './endpoints.js';
 import { NoCertificateError } from './endpoints.js';
 import { Exchange, type ExchangeDeps } from './exchange.js';
-import { admit, denied, dispatch, planRequest, type AppConnection, type HttpContext } from './requests.js';
+import { admit, denied, dispatch, planRequest, shedH1, type AppConnection, type HttpContext } from './requests.js';
 import { carry, open } from './tcp.js';
 
 export class H1Exchange extends Exchange {
@@ -36,7 +36,7 @@ export class H1Exchange extends Exchange {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly hasBody: boolean;
-  #call: UndiciCall | null = null;
+  #call: H1Call | null = null;
 
   constructor(deps: ExchangeDeps, conn: AppConnection, req: IncomingMessage, res: ServerResponse) {
     super(deps, conn.edge);
@@ -90,14 +90,14 @@ export class H1Exchange extends Exchange {
 
   sendPlain(handle: EndpointHandle): void {
     const { req } = this;
-    const call = new UndiciCall(this, handle);
+    const call = new H1Call(this, handle);
     this.#call = call;
     handle.dispatchH1(
       {
         path: req.url ?? '/',
         method: req.method ?? 'GET',
         headers: h1RequestToH1(req.rawHeaders),
-        // undici destroys the body it was given when the upstream stops reading early; not the application's request.
+        // The pool destroys the body it was given when the upstream stops reading early; not the application's request.
         body: this.hasBody ? new RequestBody(req) : null,
       },
       call,
@@ -117,13 +117,13 @@ export class H1Exchange extends Exchange {
   }
 }
 
-/** One HTTP/1 request to an unmeshed endpoint through undici's dispatch API. */
-class UndiciCall implements Dispatcher.DispatchHandler {
+/** One HTTP/1 request to an unmeshed endpoint through its H1Pool. */
+class H1Call implements H1Handler {
   readonly #ex: H1Exchange;
   readonly #handle: EndpointHandle;
   /** The connect attempt token: requests queued on one failed connect count one failure. */
   readonly #attempt: number;
-  #controller: Dispatcher.DispatchController | null = null;
+  #controller: H1Controller | null = null;
   #waitingDrain = false;
 
   constructor(ex: H1Exchange, handle: EndpointHandle) {
@@ -137,13 +137,13 @@ class UndiciCall implements Dispatcher.DispatchHandler {
     if (c !== null && !c.aborted) c.abort(new Error('the application closed the request'));
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
+  onRequestStart(controller: H1Controller): void {
     this.#controller = controller;
     this.#handle.succeeded();
     if (this.#ex.done) controller.abort(new Error('the application closed the request'));
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+  onResponseStart(_controller: H1Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage: string): void {
     const ex = this.#ex;
     if (ex.done) return;
     ex.answered(statusCode);
@@ -151,11 +151,11 @@ class UndiciCall implements Dispatcher.DispatchHandler {
     if (typeof grpc === 'string') ex.grpcStatus = grpc;
     const list = h1ResponseToH1(headers);
     if (ex.deps.closing()) list.push('connection', 'close');
-    if (statusMessage !== undefined && statusMessage !== '') ex.res.writeHead(statusCode, statusMessage, list);
+    if (statusMessage !== '') ex.res.writeHead(statusCode, statusMessage, list);
     else ex.res.writeHead(statusCode, list);
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onResponseData(controller: H1Controller, chunk: Buffer): void {
     const { res } = this.#ex;
     if (this.#ex.done || res.write(chunk) || this.#waitingDrain) return;
     this.#waitingDrain = true;
@@ -166,7 +166,7 @@ class UndiciCall implements Dispatcher.DispatchHandler {
     });
   }
 
-  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+  onResponseEnd(_controller: H1Controller, trailers: IncomingHttpHeaders): void {
     const ex = this.#ex;
     const grpc = trailers['grpc-status'];
     if (typeof grpc === 'string') ex.grpcStatus = grpc;
@@ -175,7 +175,7 @@ class UndiciCall implements Dispatcher.DispatchHandler {
     ex.res.end();
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
+  onResponseError(_controller: H1Controller, err: Error): void {
     const ex = this.#ex;
     if (this.#controller === null && isConnectError(err)) {
       // Never started: the connection failed before the request was written.
@@ -185,7 +185,8 @@ class UndiciCall implements Dispatcher.DispatchHandler {
     }
     if (ex.done) return;
     if (!ex.res.headersSent) {
-      ex.fail({ status: 502, message: `${ex.target()} failed before responding: ${err.message}` });
+      if ((err as { code?: unknown }).code === H1_QUEUE_FULL) ex.fail({ status: 503, message: `${ex.target()} is busy: ${err.message}`, retryAfterSeconds: 1 });
+      else ex.fail({ status: 502, message: `${ex.target()} failed before responding: ${err.message}` });
     } else {
       ex.broken = true;
       ex.res.destroy();
@@ -194,12 +195,12 @@ class UndiciCall implements Dispatcher.DispatchHandler {
 }
 
 /**
- * An error undici reports for a request it never started: a connection failure (the endpoint's fault), or
- * its own refusal (`UND_ERR_INVALID_ARG`, `UND_ERR_CLOSED`...: not the endpoint's fault, no ejection).
+ * The request never reached the endpoint because connecting failed (refused, unreachable, timed out): the
+ * endpoint's fault, it is ejected and another one tried. The pool's own refusals (queue full, pool closed) and
+ * aborts are not.
  */
 function isConnectError(err: Error): boolean {
-  const code = (err as { code?: unknown }).code;
-  return typeof code !== 'string' || !code.startsWith('UND_ERR_') || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_SOCKET';
+  return isConnectFailure(err);
 }
 
 function hasAny(headers: IncomingHttpHeaders): boolean {
@@ -239,6 +240,7 @@ export class Http1Server {
       res.destroy(); // not handed over by accept(): cannot happen
       return;
     }
+    if (shedH1(ctx, conn, res)) return;
     admit(ctx);
     const ex = new H1Exchange(ctx.exchange, conn, req, res);
     ex.finishOnClose(res);

@@ -11,7 +11,7 @@ import { h2RequestToH2 } from '../http/headers.js';
 import { h2RequestView } from '../http/request.js';
 import { respondH2, type ProxyResponse } from '../http/respond.js';
 import { Exchange, exchangeOf, type ExchangeDeps } from './exchange.js';
-import { admit, dispatch, type AppConnection, type HttpContext } from './requests.js';
+import { admit, dispatch, shedH2, type AppConnection, type HttpContext } from './requests.js';
 
 /** `respond` options (node only reads them): shared, not built per response. */
 const RESPOND_END = Object.freeze({ endStream: true });
@@ -122,9 +122,10 @@ export class Http2Sessions {
 
   #onStream(conn: AppConnection, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     const ctx = this.#ctx;
+    stream.on('error', ignore); // reported through 'close' (rstCode)
+    if (shedH2(ctx, conn, stream)) return;
     admit(ctx);
     const ex = new H2Exchange(ctx.exchange, conn, stream, headers);
-    stream.on('error', ignore); // reported through 'close' (rstCode)
     ex.finishOnClose(stream);
     dispatch(ctx, conn, ex);
   }

@@ -1,10 +1,14 @@
 /**
  * What the HTTP/1 and HTTP/2 servers share: the per-connection context, and admission and routing of each
- * request (overload → 503; the policy in force now → a plan; unknown destinations → passthrough or 403).
+ * request (saturation or too many in flight → 503; the policy in force now → a plan; unknown destinations →
+ * passthrough or 403).
  */
+import type { ServerResponse } from 'node:http';
+import type { ServerHttp2Stream } from 'node:http2';
 import type { HttpRequestView } from '@loom/shared/policy';
 import type { Logger } from '@loom/shared/runtime';
 import type { DataPathConfig } from '../config.js';
+import { respondH1, respondH2, type ProxyResponse } from '../http/respond.js';
 import type { EdgeMetrics } from '../metrics/families.js';
 import type { Runtime } from '../runtime.js';
 import { formatAddress } from '../transport/address.js';
@@ -39,6 +43,30 @@ export function denied(rt: Runtime, log: Logger, found: Denial, request: string 
   rt.metrics.denied({ direction: 'outbound', peer_identity: '', traffic_target: '', port: found.port, code: UNKNOWN_DESTINATION, audit: 'false' });
   if (request === null) log.info({ event: 'outbound.denied', dst: formatAddress(found.dst), reason: found.reason }, 'connection denied');
   else log.info({ event: 'outbound.denied', request, dst: formatAddress(found.dst), reason: found.reason }, 'request denied');
+}
+
+const OVERLOADED: ProxyResponse = Object.freeze({ status: 503, message: 'the outbound proxy is overloaded', retryAfterSeconds: 1 });
+
+/**
+ * Refuses a new request at once when the proxy is saturated (`overload.ts`): before any exchange, routing or
+ * upstream work, so a refusal costs far less than a served request and an overloaded proxy can keep up with
+ * what arrives. Counted as shed and as a failed request (503) on the connection's edge. True when refused.
+ */
+export function shedH1(ctx: HttpContext, conn: AppConnection, res: ServerResponse): boolean {
+  if (!ctx.rt.overload.shed()) return false;
+  ctx.rt.metrics.shed('outbound', 'request');
+  conn.edge.request(503, true, 0);
+  respondH1(res, 'outbound', ctx.exchange.closing() ? { ...OVERLOADED, close: true } : OVERLOADED);
+  return true;
+}
+
+/** {@link shedH1} for an HTTP/2 stream. */
+export function shedH2(ctx: HttpContext, conn: AppConnection, stream: ServerHttp2Stream): boolean {
+  if (!ctx.rt.overload.shed()) return false;
+  ctx.rt.metrics.shed('outbound', 'request');
+  conn.edge.request(503, true, 0);
+  respondH2(stream, 'outbound', OVERLOADED);
+  return true;
 }
 
 /** Starts an exchange counted in flight (call before anything can fail). */

@@ -90,7 +90,7 @@ t.test('h2RequestToH2: loom-orig-proto, Host and connection headers dropped; te 
 });
 
 t.test('responses: h1ResponseToH2 and h1ResponseToH1 drop hop-by-hop and Connection-named headers; h2ResponseToH1 drops pseudo-headers', (t) => {
-  // As undici parses an HTTP/1 response: lower-case names, repeated fields as arrays.
+  // As h1-client parses an HTTP/1 response: lower-case names, repeated fields as arrays.
   const parsed = { 'content-type': 'text/plain', connection: 'close, X-Internal', 'x-internal': '1', 'transfer-encoding': 'chunked', 'set-cookie': ['a=1', 'b=2'], 'content-length': '3', 'keep-alive': 'timeout=5', trailer: 'x-sum' };
   t.strictSame(h1ResponseToH2(200, parsed), { ':status': 200, 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'], 'content-length': '3' });
   t.strictSame(h1ResponseToH1(parsed), ['content-type', 'text/plain', 'set-cookie', 'a=1', 'set-cookie', 'b=2', 'content-length', '3']);

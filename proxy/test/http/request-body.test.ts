@@ -1,6 +1,6 @@
 /**
- * The request body handed to undici: it carries the client's bytes with backpressure, and destroying it (as undici
- * does after sending) leaves the client's stream alive, its unread rest discarded.
+ * The request body handed to the HTTP/1 client: it carries the client's bytes with backpressure, and destroying it
+ * (as the client does after sending, or when the upstream answered early) leaves the client's stream alive, its unread rest discarded.
  */
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';

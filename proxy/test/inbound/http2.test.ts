@@ -219,6 +219,22 @@ t.test('no policy yet: 503; at the concurrency limit: 503 with retry-after', asy
   t.match(await inbound.metric('loom_load_shed_total'), /direction="inbound",what="request"\} 1/);
 });
 
+t.test('saturated (the overload guard says so): 503 with retry-after before authorization or the application', async (t) => {
+  const app = await startH1App(t);
+  let shedding = true;
+  const inbound = await startInbound(t, { appPort: app.port, overload: { shed: () => shedding }, policy: policyFor({ authorizations: [allow({ sources: [WEB] })] }) });
+  const session = await meshH2(t, inbound.port, { ca: inbound.ca, leaf: inbound.ca.leaf('shop', 'web') });
+  const shed = await h2Request(session, { ':path': '/x', 'loom-orig-proto': 'HTTP/1.1' });
+  t.equal(shed.status, 503);
+  t.equal(shed.headers['retry-after'], '1');
+  t.match(shed.body, /overloaded/);
+  t.equal(app.seen.length, 0, 'nothing reached the application');
+  shedding = false;
+  t.equal((await h2Request(session, { ':path': '/x', 'loom-orig-proto': 'HTTP/1.1' })).status, 200, 'served again once the guard lets requests in');
+  t.equal(inbound.proxy.stats().requestsInFlight, 0, 'the refused request held no slot');
+  t.match(await inbound.metric('loom_load_shed_total'), /direction="inbound",what="request"\} 1/);
+});
+
 t.test('plaintext h2c: identity null, refused in strict mode, allowed with allow-unmeshed', async (t) => {
   const app = await startH2App(t);
   const inbound = await startInbound(t, { appPort: app.port, policy: policyFor({ authorizations: [allow({ sources: [WEB] })] }) });

@@ -34,6 +34,7 @@ import { prepareSnapshot, PolicyStore } from '../../src/policy/snapshot.js';
 import type { Runtime } from '../../src/runtime.js';
 import type { SocketAddress } from '../../src/transport/orig-dst.js';
 import { collectLogs, type LogRecord } from '../identity/support.js';
+import { NEVER_SHED, type LoadShedder } from '../../src/overload.js';
 
 export { collectLogs, type LogRecord };
 
@@ -54,6 +55,8 @@ export interface InboundOptions {
   /** The application port every connection was meant for (see `dst`). */
   readonly appPort: number;
   readonly draining?: () => boolean;
+  /** What decides load shedding (default: never). */
+  readonly overload?: LoadShedder;
 }
 
 export interface InboundFixture {
@@ -92,6 +95,7 @@ export async function startInbound(t: Test, options: InboundOptions): Promise<In
     credentials: holder,
     origDst: { lookup: () => fixture.dst },
     draining: options.draining ?? (() => false),
+    overload: options.overload ?? NEVER_SHED,
   };
   const cfg = dataPathConfig({ bindAddress: '127.0.0.1', outboundPort: 0, inboundPort: 0, adminPort: 0, detectTimeoutMs: 300, ...options.config });
   const proxy = createInbound(cfg, rt, options.proxyOptions);

@@ -9,7 +9,7 @@ import { mintCa } from '@loom/ca/testing';
 import type { Endpoint } from '@loom/shared/policy';
 import t from 'tap';
 import { endpoint, service, servicePort, testPolicy } from '../support/policy.js';
-import { echoHandler, h1, rawConnect, rawOpen, startMeshServer, startOutbound, until, untilClosed, VIP, type MeshServer } from './support.js';
+import { echoHandler, h1, h2Client, readAll, rawConnect, rawOpen, startMeshServer, startOutbound, until, untilClosed, VIP, type MeshServer } from './support.js';
 
 const meshed = (server: MeshServer): Endpoint => endpoint({ address: '127.0.0.1', port: server.port, identity: server.identity });
 const policyFor = (endpoints: readonly Endpoint[]) => testPolicy({ outbound: [service({ name: 'api', vips: [VIP.address], ports: [servicePort({ port: VIP.port, endpoints })] })] });
@@ -97,4 +97,36 @@ t.test('close() destroys what is still running once the drain budget is spent', 
   await until(() => server.streams.length === 1);
   await out.proxy.close(); // the budget: cfg.drainTimeoutMs
   t.equal(await stuck, 'cut', 'the request that never finished was cut at the deadline');
+});
+
+t.test('a saturated proxy refuses new requests at once: 503 with retry-after, counted, nothing sent upstream', async (t) => {
+  const ca = mintCa();
+  const server = await startMeshServer(t, { ca });
+  // A scripted shedder: refuses the 2nd and 4th requests.
+  let asked = 0;
+  const overload = { shed: (): boolean => ++asked % 2 === 0 };
+  // Protocol detection on the port, so the same listener takes HTTP/1 and HTTP/2 (prior knowledge).
+  const policy = testPolicy({ outbound: [service({ name: 'api', vips: [VIP.address], ports: [servicePort({ port: VIP.port, protocol: 'detect', endpoints: [meshed(server)] })] })] });
+  const out = await startOutbound(t, { ca, policy, overload });
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => agent.destroy());
+
+  t.equal((await h1(out.port, { agent })).status, 200, 'admitted');
+  const refused = await h1(out.port, { agent, method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x'.repeat(100_000) });
+  t.equal(refused.status, 503, 'refused while saturated');
+  t.equal(refused.headers['retry-after'], '1');
+  t.equal(refused.headers['loom-proxy-error'], 'outbound');
+  t.match(refused.body, /overloaded/);
+  t.equal((await h1(out.port, { agent })).status, 200, 'the same keep-alive connection serves the next request (the refused body was discarded)');
+
+  const session = await h2Client(t, out.port);
+  const stream = session.request({ ':method': 'GET', ':path': '/echo', ':authority': 'api.shop' });
+  const [headers, body] = await Promise.all([new Promise<Record<string, unknown>>((resolve) => stream.once('response', resolve)), readAll(stream)]);
+  t.equal(headers[':status'], 503, 'HTTP/2 requests are refused the same way');
+  t.equal(headers['retry-after'], '1');
+  t.match(body, /overloaded/);
+
+  t.equal(server.streams.length, 2, 'refused requests never reached the endpoint');
+  t.match(await out.metric('loom_load_shed_total'), /loom_load_shed_total\{direction="outbound",what="request"\} 2/);
+  t.match(await out.metric('loom_requests_total'), /status_code="503",outcome="failure"\} 2/, 'and counted as failed requests (503)');
 });

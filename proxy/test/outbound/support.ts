@@ -26,6 +26,7 @@ import { createOutbound, type OutboundProxy } from '../../src/outbound/index.js'
 import { prepareSnapshot, PolicyStore } from '../../src/policy/snapshot.js';
 import type { Runtime } from '../../src/runtime.js';
 import type { OriginalDstLookup, SocketAddress } from '../../src/transport/orig-dst.js';
+import { NEVER_SHED, type LoadShedder } from '../../src/overload.js';
 import { MESH_ALPN } from '../../src/wire.js';
 import { collectLogs, type LogRecord } from '../identity/support.js';
 
@@ -64,6 +65,8 @@ export interface OutboundOptions {
   /** The proxy's monotonic clock (ejection, passthrough idleness); `performance.now` by default. */
   readonly now?: () => number;
   readonly maxPassthrough?: number;
+  /** What decides load shedding (default: never). */
+  readonly overload?: LoadShedder;
   /**
    * Original destination by the client's local address (`null`: not redirected); anything else goes to
    * {@link VIP}. The map may be changed later.
@@ -103,7 +106,7 @@ export async function startOutbound(t: Test, options: OutboundOptions = {}): Pro
       return destinations.has(address) ? (destinations.get(address) ?? null) : VIP;
     },
   };
-  const rt: Runtime = { log: logger, metrics: proxyMetrics(registry), policy: store, credentials: holder, origDst, draining: () => false };
+  const rt: Runtime = { log: logger, metrics: proxyMetrics(registry), policy: store, credentials: holder, origDst, draining: () => false, overload: options.overload ?? NEVER_SHED };
   const cfg = dataPathConfig({ bindAddress: '127.0.0.1', outboundPort: 0, inboundPort: 0, adminPort: 0, detectTimeoutMs: 200, ...options.config });
   const proxy = createOutbound(cfg, rt, {
     ...(options.random === undefined ? {} : { random: options.random }),

@@ -93,8 +93,39 @@ async function waitReady(topology: Topology, side: Side, proc: Proc): Promise<vo
   throw new Error(`${proc.name} not ready within ${READY_TIMEOUT_MS / 1000} s (${last}; last log: ${proc.lastError()})`);
 }
 
-export const loomPair: PairUnderTest = {
-  name: 'loom',
+/**
+ * A variant of the Loom pair for same-run A/B comparisons: extra environment for both proxies and extra node
+ * flags (`LOOM_BENCH_B_ENV="LOOM_X=1 LOOM_Y=2"`, `LOOM_BENCH_B_NODE_FLAGS`), run as pair `loom-b` interleaved with
+ * `loom` round by round, so machine noise hits both alike.
+ */
+export interface LoomVariant {
+  readonly env: Readonly<Record<string, string>>;
+  readonly nodeFlags: readonly string[];
+}
+
+const NO_VARIANT: LoomVariant = { env: {}, nodeFlags: [] };
+
+/** `LOOM_BENCH_B_ENV` / `LOOM_BENCH_B_NODE_FLAGS`, or null when neither is set. Throws on malformed entries. */
+export function variantFromEnv(env: NodeJS.ProcessEnv): LoomVariant | null {
+  const vars = (env['LOOM_BENCH_B_ENV'] ?? '').split(/\s+/).filter((v) => v !== '');
+  const flags = (env['LOOM_BENCH_B_NODE_FLAGS'] ?? '').split(/\s+/).filter((f) => f !== '');
+  if (vars.length === 0 && flags.length === 0) return null;
+  const out: Record<string, string> = {};
+  for (const entry of vars) {
+    const at = entry.indexOf('=');
+    if (at <= 0) throw new Error(`LOOM_BENCH_B_ENV: ${JSON.stringify(entry)} is not NAME=value`);
+    out[entry.slice(0, at)] = entry.slice(at + 1);
+  }
+  const bad = flags.find((f) => !f.startsWith('--'));
+  if (bad !== undefined) throw new Error(`LOOM_BENCH_B_NODE_FLAGS: ${JSON.stringify(bad)} is not a node flag`);
+  return { env: out, nodeFlags: flags };
+}
+
+export const loomPair: PairUnderTest = loomPairWith('loom', NO_VARIANT);
+
+export function loomPairWith(name: string, variant: LoomVariant): PairUnderTest {
+  return {
+  name,
   skips: new Map<ScenarioName, string>(),
   unavailable: async () => {
     for (const [path, what] of [
@@ -175,7 +206,7 @@ export const loomPair: PairUnderTest = {
       // 3. The proxies.
       const profileDir = topology.node.profileDir;
       const startProxy = async (side: Side, controller: string): Promise<Proc> => {
-        const flags = [...PROXY_NODE_FLAGS, ...topology.node.flags];
+        const flags = [...PROXY_NODE_FLAGS, ...topology.node.flags, ...variant.nodeFlags];
         if (profileDir !== null) flags.push('--cpu-prof', `--cpu-prof-dir=${await proxyDir(join(profileDir, side.role))}`);
         const env: NodeJS.ProcessEnv = {
           PATH: process.env['PATH'] ?? '/usr/bin:/bin',
@@ -190,10 +221,13 @@ export const loomPair: PairUnderTest = {
           // Stop at once when the pair's block ends (no rolling update to ride out).
           LOOM_DRAIN_GRACE_MS: '0',
           LOOM_DRAIN_TIMEOUT_MS: '1000',
+          ...variant.env,
         };
         const user = await proxyUserArgs(PROXY_UID);
         if (user.note !== null) process.stderr.write(`bench: ${user.note}\n`);
-        const proc = topology.start(side, proxyArgv(flags, user.args), { name: `loom ${side.role} side`, cpu: 'sut', env, stdoutInTail: true });
+        const logDir = topology.node.logDir;
+        const logPath = logDir === null ? {} : { logPath: join(logDir, `${name}-${side.role}.log`) };
+        const proc = topology.start(side, proxyArgv(flags, user.args), { name: `loom ${side.role} side`, cpu: 'sut', env, stdoutInTail: true, ...logPath });
         procs.push(proc);
         // A profile is written when the process exits: give it time.
         undo.push(() => proc.stop(profileDir === null ? 3_000 : 15_000));
@@ -221,3 +255,4 @@ export const loomPair: PairUnderTest = {
     }
   },
 };
+}

@@ -28,14 +28,15 @@ export interface Topology {
   readonly identities: { readonly client: TestLeaf; readonly server: TestLeaf };
   /**
    * Extra flags for the node of a Node proxy (`LOOM_BENCH_NODE_FLAGS`, e.g. `--max-semi-space-size=4`), and the
-   * directory to write CPU profiles of Node proxies into (`LOOM_BENCH_PROFILE_DIR`, null when not profiling).
+   * directory to write CPU profiles of Node proxies into (`LOOM_BENCH_PROFILE_DIR`, null when not profiling), and
+   * the directory their output goes to (`LOOM_BENCH_LOG_DIR`, e.g. with `--trace-gc`; null: kept only for errors).
    */
-  readonly node: { readonly flags: readonly string[]; readonly profileDir: string | null };
+  readonly node: { readonly flags: readonly string[]; readonly profileDir: string | null; readonly logDir: string | null };
   /**
    * Starts a long-running process in a namespace, pinned to the core of `cpu`; stopped at the end of the run at
    * the latest. `stdoutInTail`: what it logs on stdout goes into its failure messages.
    */
-  start(side: Side, argv: readonly string[], options: { readonly name: string; readonly cpu: CpuRole; readonly env?: NodeJS.ProcessEnv; readonly stdoutInTail?: boolean }): Proc;
+  start(side: Side, argv: readonly string[], options: { readonly name: string; readonly cpu: CpuRole; readonly env?: NodeJS.ProcessEnv; readonly stdoutInTail?: boolean; readonly logPath?: string }): Proc;
   /** Starts this script as an agent of `role` in a namespace (agent.ts), driven over IPC. */
   startAgent(side: Side, role: string, options: { readonly name: string; readonly cpu: CpuRole }): AgentChannel;
   /** Runs a short command in a namespace (iptables, ...), resolving with its stdout. */
