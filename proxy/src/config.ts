@@ -41,6 +41,12 @@ export interface DataPathConfig {
    */
   readonly overloadLagMs: number;
   /**
+   * How HTTP/1 requests travel to meshed endpoints: multiplexed on the pooled HTTP/2 session (`h2`, ALPN
+   * `loom.h2` with `loom-orig-proto`), or as HTTP/1.1 on pooled keep-alive mesh TLS connections (`http1`, ALPN
+   * `loom.http1`, one request at a time per connection).
+   */
+  readonly meshHttp1Carrier: 'h2' | 'http1';
+  /**
    * After SIGTERM: keep serving both directions this long, unready (endpoints stop sending new work meanwhile).
    * Shutdown as a whole never takes longer than `drainGraceMs + drainTimeoutMs` (see `app.ts`).
    */
@@ -66,6 +72,7 @@ export const DEFAULT_DATA_PATH: DataPathConfig = Object.freeze({
   idleTimeoutMs: 90_000,
   maxConcurrentRequests: 10_000,
   overloadLagMs: 200,
+  meshHttp1Carrier: 'http1',
   drainGraceMs: 5_000,
   drainTimeoutMs: 20_000,
   appAddress: '127.0.0.1',
@@ -144,6 +151,8 @@ export const DATA_PATH_ENV = Object.freeze({
   maxConcurrentRequests: 'LOOM_MAX_CONCURRENT_REQUESTS',
   /** Event loop lag that starts load shedding, ms; 0 = off. */
   overloadLagMs: 'LOOM_OVERLOAD_LAG_MS',
+  /** `h2` or `http1`: how the application's HTTP/1 requests travel to meshed endpoints. */
+  meshHttp1Carrier: 'LOOM_MESH_HTTP1_CARRIER',
   /** After SIGTERM: keep serving (unready) this long, ms; 0 allowed. */
   drainGraceMs: 'LOOM_DRAIN_GRACE_MS',
   /** Then at most this long to drain inbound and close outbound, ms; 0 allowed (shutdown ≤ grace + this). */
@@ -264,6 +273,7 @@ function readDataPath(r: EnvReader): DataPathConfig {
     idleTimeoutMs: r.ms(e.idleTimeoutMs, d.idleTimeoutMs, 1),
     maxConcurrentRequests: r.integer(e.maxConcurrentRequests, 'a whole number from 1 to 1000000', 1, 1_000_000, d.maxConcurrentRequests),
     overloadLagMs: r.ms(e.overloadLagMs, d.overloadLagMs, 0),
+    meshHttp1Carrier: r.string(e.meshHttp1Carrier, '`h2` or `http1`', (v) => v === 'h2' || v === 'http1', d.meshHttp1Carrier) as 'h2' | 'http1',
     drainGraceMs: r.ms(e.drainGraceMs, d.drainGraceMs, 0),
     drainTimeoutMs: r.ms(e.drainTimeoutMs, d.drainTimeoutMs, 0),
     appAddress: r.ip(e.appAddress, d.appAddress),

@@ -5,9 +5,15 @@
  * certificates, and ALPN names what it carries.
  */
 
-/** HTTP requests multiplexed as HTTP/2 streams, whatever HTTP version the application spoke. */
+/**
+ * HTTP requests multiplexed as HTTP/2 streams: HTTP/2 and gRPC applications' requests, and HTTP/1 ones when the
+ * client proxy runs with `meshHttp1Carrier: h2` (they then carry {@link ORIG_PROTO_HEADER}).
+ */
 export const ALPN_HTTP2 = 'loom.h2';
-/** One HTTP/1.1 connection carried as-is (Upgrade/WebSocket, CONNECT; or HTTP/1.1 between proxies by choice). */
+/**
+ * HTTP/1.1 carried as is: HTTP/1 applications' requests on pooled keep-alive connections (one at a time each, the
+ * default `meshHttp1Carrier: http1`), and Upgrade/WebSocket and CONNECT tunnels (one connection each).
+ */
 export const ALPN_HTTP1 = 'loom.http1';
 /** Opaque TCP bytes; authorized per connection. */
 export const ALPN_OPAQUE = 'loom.opaque';

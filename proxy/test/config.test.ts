@@ -86,6 +86,7 @@ t.test('every variable overrides its setting', (t) => {
     LOOM_IDLE_TIMEOUT_MS: '60000',
     LOOM_MAX_CONCURRENT_REQUESTS: '500',
     LOOM_OVERLOAD_LAG_MS: '0',
+    LOOM_MESH_HTTP1_CARRIER: 'http1',
     LOOM_DRAIN_GRACE_MS: '0',
     LOOM_DRAIN_TIMEOUT_MS: '0',
     LOOM_APP_ADDRESS: '::1',
@@ -103,6 +104,7 @@ t.test('every variable overrides its setting', (t) => {
     idleTimeoutMs: 60000,
     maxConcurrentRequests: 500,
     overloadLagMs: 0,
+    meshHttp1Carrier: 'http1',
     drainGraceMs: 0,
     drainTimeoutMs: 0,
     appAddress: '::1',
@@ -119,7 +121,7 @@ t.test('every variable overrides its setting', (t) => {
     proxyUid: 1337,
   });
   t.strictSame(Object.keys(DATA_PATH_ENV).sort(), Object.keys(DEFAULT_DATA_PATH).sort(), 'one variable per data path setting');
-  t.ok(Object.values(DATA_PATH_ENV).every((name) => /^LOOM_[A-Z_]+$/.test(name)), 'named LOOM_*');
+  t.ok(Object.values(DATA_PATH_ENV).every((name) => /^LOOM_[A-Z][A-Z0-9_]*$/.test(name)), 'named LOOM_*');
   t.end();
 });
 
@@ -140,6 +142,7 @@ t.test('each bad value is reported with the variable, the value and what was exp
     ['unknown log level', { LOOM_LOG_LEVEL: 'verbose' }, 'LOOM_LOG_LEVEL="verbose": expected a log level (fatal, error, warn, info, debug, trace, silent)'],
     ['bad bind address', { LOOM_BIND_ADDRESS: 'localhost' }, 'LOOM_BIND_ADDRESS="localhost": expected an IP address'],
     ['bad app address', { LOOM_APP_ADDRESS: '127.0.0.256' }, 'LOOM_APP_ADDRESS="127.0.0.256": expected an IP address'],
+    ['bad mesh carrier', { LOOM_MESH_HTTP1_CARRIER: 'h3' }, 'LOOM_MESH_HTTP1_CARRIER="h3": expected `h2` or `http1`'],
     ['proxy UID not a number', { LOOM_PROXY_UID: 'loom' }, 'LOOM_PROXY_UID="loom": expected a UID, a whole number from 0 to 4294967294'],
     ['negative proxy UID', { LOOM_PROXY_UID: '-1' }, 'LOOM_PROXY_UID="-1": expected a UID, a whole number from 0 to 4294967294'],
     ['port not a number', { LOOM_OUTBOUND_PORT: 'abc' }, 'LOOM_OUTBOUND_PORT="abc": expected a port number (1-65535)'],

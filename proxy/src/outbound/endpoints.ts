@@ -26,7 +26,7 @@ import type { DataPathConfig } from '../config.js';
 import { checkPeerIdentity } from '../identity/tls.js';
 import type { EdgeMetrics } from '../metrics/families.js';
 import type { Runtime } from '../runtime.js';
-import { ALPN_HTTP2, type MeshAlpn } from '../wire.js';
+import { ALPN_HTTP1, ALPN_HTTP2, type MeshAlpn } from '../wire.js';
 import { attemptToken, connectFailed, connectSucceeded, newLoad, pick, type Candidate, type Load } from './balance.js';
 import { formatAddress, unmapped } from '../transport/address.js';
 import { connectMesh, connectPlain, ConnectError } from '../transport/connect.js';
@@ -156,7 +156,7 @@ export class EndpointHandle {
     return this.identity === null ? null : this.edge(dstService, '');
   }
 
-  /** Sends an HTTP/1 request through the endpoint's {@link H1Pool} (unmeshed endpoints only). */
+  /** Sends an HTTP/1 request through the endpoint's {@link H1Pool} (unmeshed endpoints, or meshed ones with `meshHttp1Carrier: http1`). */
   dispatchH1(options: H1DispatchOptions, handler: H1Handler): void {
     const pool = (this.#h1 ??= this.#newPool());
     pool.dispatch(options, handler);
@@ -170,7 +170,10 @@ export class EndpointHandle {
   #newPool(): H1Pool {
     // Streaming: no response deadline (DESIGN §6); free keep-alive connections close after 4 s unless the
     // server says otherwise (servers commonly close at 5 s). Connect failures reach each request's handler.
-    return new H1Pool({ host: unmapped(this.address), port: this.port, connectTimeoutMs: this.#deps.cfg.connectTimeoutMs });
+    // To a meshed endpoint (`meshHttp1Carrier: http1`): mesh TLS with ALPN `loom.http1`, identity checked, TLS
+    // sessions resumed; connect failures are counted by the request that waited (as for plain ones).
+    const connect = this.meshed ? { connect: () => this.connect(ALPN_HTTP1) } : {};
+    return new H1Pool({ host: unmapped(this.address), port: this.port, connectTimeoutMs: this.#deps.cfg.connectTimeoutMs, ...connect });
   }
 
   /** Metric handles for requests and connections to this endpoint as part of `dstService` (and `route`). */

@@ -38,6 +38,8 @@ export interface ExchangeDeps {
   readonly finished: () => void;
   /** The proxy is closing: HTTP/1 responses ask the client to close its connection. */
   readonly closing: () => boolean;
+  /** HTTP/1 requests go to meshed endpoints as HTTP/1.1 on `loom.http1` connections rather than on `loom.h2`. */
+  readonly meshHttp1: boolean;
 }
 
 const EXCHANGE = Symbol('loom.outbound.exchange');
@@ -147,7 +149,7 @@ export abstract class Exchange {
     this.#sentAt = this.deps.now();
     this.#pending = true;
     started(handle.load);
-    if (!this.fromH2 && !handle.meshed) {
+    if (!this.fromH2 && (!handle.meshed || this.deps.meshHttp1)) {
       this.sendPlain(handle);
       return;
     }

@@ -100,7 +100,7 @@ export function createOutbound(cfg: DataPathConfig, rt: Runtime, options: Outbou
   // The servers that speak to the application.
   const inflight = { count: 0 };
   let closing = false;
-  const exchange: ExchangeDeps = { log, now, finished: () => void inflight.count--, closing: () => closing };
+  const exchange: ExchangeDeps = { log, now, finished: () => void inflight.count--, closing: () => closing, meshHttp1: cfg.meshHttp1Carrier === 'http1' };
   const http: HttpContext = { cfg, rt, log, router, exchange, inflight };
   const http1 = new Http1Server(http);
   const http2 = new Http2Sessions(http);

@@ -107,7 +107,8 @@ export async function startOutbound(t: Test, options: OutboundOptions = {}): Pro
     },
   };
   const rt: Runtime = { log: logger, metrics: proxyMetrics(registry), policy: store, credentials: holder, origDst, draining: () => false, overload: options.overload ?? NEVER_SHED };
-  const cfg = dataPathConfig({ bindAddress: '127.0.0.1', outboundPort: 0, inboundPort: 0, adminPort: 0, detectTimeoutMs: 200, ...options.config });
+  // The mesh servers here speak `loom.h2`: HTTP/1 rides HTTP/2 unless a test asks for the `loom.http1` carrier.
+  const cfg = dataPathConfig({ bindAddress: '127.0.0.1', outboundPort: 0, inboundPort: 0, adminPort: 0, detectTimeoutMs: 200, meshHttp1Carrier: 'h2', ...options.config });
   const proxy = createOutbound(cfg, rt, {
     ...(options.random === undefined ? {} : { random: options.random }),
     ...(options.now === undefined ? {} : { now: options.now }),

@@ -39,6 +39,11 @@ export interface ConnectionOptions {
   /** How long a free connection is kept (the server's `Keep-Alive: timeout` less 1 s when smaller). */
   readonly idleTimeoutMs: number;
   readonly maxHeadSize: number;
+  /**
+   * Opens the connection instead of a plain TCP connect (e.g. mesh TLS, with its own timeout and identity
+   * check): resolves with a connected socket ready for bytes, or rejects (a connect failure).
+   */
+  readonly connect?: () => Promise<Socket>;
 }
 
 /** The pool, as a connection sees it. */
@@ -110,7 +115,8 @@ function onBodyEnd(this: Readable): void {
 }
 
 export class H1Connection implements ResponseEvents, RequestSlot {
-  readonly socket: Socket;
+  /** Null until an asynchronous `connect` has delivered it. */
+  socket: Socket | null = null;
   /** Set by the socket's 'error' listener, reported at 'close'. */
   error: Error | null = null;
   readonly #owner: ConnectionOwner;
@@ -141,16 +147,52 @@ export class H1Connection implements ResponseEvents, RequestSlot {
     this.#parser = new ResponseParser(this, options.maxHeadSize);
     this.#req = req;
     req.slot = this;
-    const socket = netConnect({ host: options.host, port: options.port, noDelay: true }) as TaggedSocket;
+    if (options.connect !== undefined) {
+      // The opener keeps its own deadline.
+      this.#connectTimer = null;
+      options.connect().then(
+        (socket) => this.#opened(socket),
+        (err: unknown) => this.#openFailed(err instanceof Error ? err : new Error(String(err))),
+      );
+      return;
+    }
+    const socket = netConnect({ host: options.host, port: options.port, noDelay: true });
+    this.#attach(socket);
+    socket.once('connect', onConnect);
+    this.#connectTimer = setTimeout(onConnectTimeout, options.connectTimeoutMs, this);
+  }
+
+  #attach(raw: Socket): void {
+    const socket = raw as TaggedSocket;
     socket[kConnection] = this;
     socket.on('error', onError);
     socket.on('close', onClose);
-    socket.once('connect', onConnect);
     socket.on('data', onData);
     socket.on('end', onEnd);
     socket.on('drain', onDrain);
     this.socket = socket;
-    this.#connectTimer = setTimeout(onConnectTimeout, options.connectTimeoutMs, this);
+  }
+
+  /** An asynchronous `connect` delivered its socket. */
+  #opened(socket: Socket): void {
+    if (this.#state !== CONNECTING) {
+      socket.destroy(); // closed (pool destroyed) while it was opening
+      return;
+    }
+    this.#attach(socket);
+    if (socket.closed) {
+      this.closed(); // its 'close' came before we listened
+      return;
+    }
+    if (socket.destroyed) return; // its 'close' is on the way
+    this.connected();
+  }
+
+  /** An asynchronous `connect` failed: as a plain connect failure would. */
+  #openFailed(err: Error): void {
+    if (this.#state !== CONNECTING) return;
+    this.error = err;
+    this.closed();
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------------------------
@@ -168,7 +210,7 @@ export class H1Connection implements ResponseEvents, RequestSlot {
   connectTimedOut(): void {
     if (this.#state !== CONNECTING) return;
     this.#timedOut = true;
-    this.socket.destroy();
+    this.socket?.destroy();
   }
 
   /**
@@ -212,7 +254,7 @@ export class H1Connection implements ResponseEvents, RequestSlot {
     if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
     this.#idleTimer = null;
     this.#parser.stop();
-    this.socket.destroy();
+    this.socket?.destroy();
     this.#owner.lost(this);
   }
 
@@ -231,7 +273,7 @@ export class H1Connection implements ResponseEvents, RequestSlot {
     this.#responded = false;
     this.#ended = false;
     this.#parser.expect(req.method === 'HEAD');
-    const socket = this.socket;
+    const socket = this.socket!;
     // Paused from onRequestStart (before it had a connection): the response waits.
     if (req.paused) socket.pause();
     else if (socket.isPaused()) socket.resume();
@@ -258,7 +300,7 @@ export class H1Connection implements ResponseEvents, RequestSlot {
       this.#failRequest(invalidRequest(this.#owner.address, `the request body is longer than its content-length (${req.contentLength})`));
       return;
     }
-    const socket = this.socket;
+    const socket = this.socket!;
     let ok: boolean;
     if (req.contentLength === CHUNKED) {
       socket.cork();
@@ -286,7 +328,7 @@ export class H1Connection implements ResponseEvents, RequestSlot {
   bodyEnd(req: H1Request): void {
     if (req !== this.#req || this.#state !== BUSY || this.#bodyDone) return;
     if (req.contentLength === CHUNKED) {
-      this.socket.write('0\r\n\r\n', 'latin1');
+      this.socket!.write('0\r\n\r\n', 'latin1');
       this.#bodyDone = true;
       return;
     }
@@ -303,11 +345,11 @@ export class H1Connection implements ResponseEvents, RequestSlot {
   // ---- the controller (RequestSlot) --------------------------------------------------------------------------
 
   pauseFor(req: H1Request): void {
-    if (req === this.#req && this.#state === BUSY) this.socket.pause();
+    if (req === this.#req && this.#state === BUSY) this.socket!.pause();
   }
 
   resumeFor(req: H1Request): void {
-    if (req === this.#req && this.#state === BUSY) this.socket.resume();
+    if (req === this.#req && this.#state === BUSY) this.socket!.resume();
   }
 
   abortFor(req: H1Request, err: Error): void {
@@ -451,7 +493,7 @@ export class H1Connection implements ResponseEvents, RequestSlot {
       return;
     }
     this.#idleMs = ms;
-    if (this.socket.isPaused()) this.socket.resume();
+    if (this.socket!.isPaused()) this.socket!.resume();
     this.#state = FREE;
     this.#owner.released(this);
   }

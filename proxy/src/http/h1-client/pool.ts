@@ -11,6 +11,7 @@
  * `dispatch` never throws: every failure reaches the handler's `onResponseError` (refusals on the next tick,
  * never from inside `dispatch`). No logging: failures go to the handler, whose caller decides what to say.
  */
+import type { Socket } from 'node:net';
 import { invalidRequest, poolClosed, queueFull } from './errors.js';
 import { H1Connection, type ConnectionOptions, type ConnectionOwner } from './connection.js';
 import { DEFAULT_MAX_HEAD_SIZE } from './parse.js';
@@ -34,6 +35,8 @@ export interface H1PoolOptions {
   readonly keepAliveTimeoutMs?: number;
   /** Largest response head (and trailer section), bytes; 64 KiB by default. */
   readonly maxHeadSize?: number;
+  /** Opens each connection instead of a plain TCP connect (mesh TLS): resolves with a socket ready for bytes. */
+  readonly connect?: () => Promise<Socket>;
 }
 
 export interface H1PoolStats {
@@ -76,6 +79,7 @@ export class H1Pool implements ConnectionOwner, RequestOwner {
       connectTimeoutMs: options.connectTimeoutMs,
       idleTimeoutMs: options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
       maxHeadSize: options.maxHeadSize ?? DEFAULT_MAX_HEAD_SIZE,
+      ...(options.connect === undefined ? {} : { connect: options.connect }),
     };
     this.#maxConnections = Math.max(1, options.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
     this.#maxQueued = Math.max(0, options.maxQueued ?? DEFAULT_MAX_QUEUED);
