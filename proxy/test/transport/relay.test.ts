@@ -2,6 +2,7 @@
  * The byte relay over real socket pairs: both directions with counts, half-close passed on, a reset or error
  * on one side tearing down the other (reported once, as a failure), the idle timeout, and `close`.
  */
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import t, { type Test } from 'tap';
@@ -86,4 +87,43 @@ t.test('idle timeout and close()', async (t) => {
   t.pass('both peers see the close');
   r.close();
   t.equal((await r.done).error?.message, 'revoked', 'reported once');
+});
+
+t.test('a receiver that stops reading stops the sender (bounded buffering); every byte then arrives in order', async (t) => {
+  const [client, a] = await pair(t);
+  const [server, b] = await pair(t);
+  const r = relay(a, b);
+  server.pause();
+  const block = Buffer.alloc(256 * 1024);
+  for (let i = 0; i < block.length; i += 4) block.writeUInt32BE(i, i);
+  // Write until the sender is held back; the kernel buffers on loopback take a few MiB, the relay at most 256 KiB.
+  let written = 0;
+  const limit = 256 * 1024 * 1024;
+  while (written < limit) {
+    written += block.length;
+    if (!client.write(block)) {
+      const drained = once(client, 'drain').then(() => false);
+      const waited = new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 300));
+      if (await Promise.race([drained, waited])) break; // still held back after 300 ms: backpressure reached the sender
+    }
+  }
+  t.ok(written < 64 * 1024 * 1024, `the sender was held back after ${(written / 1048576).toFixed(1)} MiB, not left to buffer without bound`);
+  const hash = createHash('sha256');
+  let received = 0;
+  const all = new Promise<void>((resolve) => {
+    server.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      received += chunk.length;
+      if (received === written) resolve();
+    });
+  });
+  server.resume();
+  await all;
+  const expected = createHash('sha256');
+  for (let i = 0; i < written / block.length; i++) expected.update(block);
+  t.equal(hash.digest('hex'), expected.digest('hex'), 'the bytes arrived whole and in order');
+  client.end();
+  server.end();
+  const result = await r.done;
+  t.equal(result.bytesFromA, written);
 });
