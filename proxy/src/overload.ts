@@ -5,11 +5,11 @@
  * short periodic timer fires. Under a load the proxy keeps up with it stays at a few milliseconds whatever the
  * application's own latency; once reads pile up faster than they are served, it grows with the backlog.
  *
- * Once the lag has stayed above `lagThresholdMs` for {@link SUSTAIN_MS} (a GC pause alone does not count), the
- * share of new requests refused (503 + `retry-after`, before any routing or upstream work, so a refusal costs a
- * fraction of a served request) rises, and it decays again once the lag is back under the threshold, like an
- * AIMD controller. Refusals are spread evenly (error diffusion:
- * every 1/share-th request), not drawn at random, so short bursts see the intended share.
+ * Once the lag has stayed above `lagThresholdMs` for {@link SUSTAIN_MS} (one stall alone does not count, however
+ * long: a GC pause, one long task), the share of new requests refused (503 + `retry-after`, before any routing
+ * or upstream work, so a refusal costs a fraction of a served request) rises, and it decays again once the lag
+ * is back under the threshold, like an AIMD controller. Refusals are spread evenly (error diffusion: every
+ * 1/share-th request), not drawn at random, so short bursts see the intended share.
  *
  * The timer runs only while requests arrive: it starts on the first request and stops after
  * {@link IDLE_TICKS} ticks without any, so an idle proxy does not wake up.
@@ -30,35 +30,45 @@ const UP_PER_SECOND = 1;
 /** Share removed per second under the threshold. */
 const DOWN_PER_SECOND = 0.5;
 
-/** The controller's state: the share refused now, and for how long the lag has been over the threshold. */
+/**
+ * The controller's state: the share refused now, and the current streak of probe ticks over the threshold (how
+ * many, and the time from the first of them to the last).
+ */
 export interface ShedState {
   readonly share: number;
+  readonly overTicks: number;
   readonly overMs: number;
 }
 
-export const NOT_SHEDDING: ShedState = Object.freeze({ share: 0, overMs: 0 });
+export const NOT_SHEDDING: ShedState = Object.freeze({ share: 0, overTicks: 0, overMs: 0 });
 
 /**
  * The next state after a probe tick that came `elapsedMs` after the previous one, `lagMs` late. Pure.
- * Over the threshold: once it has been over for {@link SUSTAIN_MS}, the share rises by
- * `UP_PER_SECOND × elapsed × min(4, lag / threshold)`, capped at {@link MAX_SHED_SHARE}. Between half the
- * threshold and the threshold it holds; under half, it decays by `DOWN_PER_SECOND × elapsed`, floored at 0. Rates per second, not per tick: late ticks are rare
- * ticks, and an overloaded loop would otherwise raise the share far more slowly than an idle one lowers it.
- * A threshold of 0 disables shedding.
+ * Over the threshold: a streak starts, or goes on. Its first tick only shows that the loop stalled once (a GC
+ * pause, one long task, the process not scheduled for a while), however long the stall: the lag has stayed
+ * high only if the ticks after it are late too, so the streak is timed from its first tick on. Once it has
+ * lasted {@link SUSTAIN_MS}, the share rises by `UP_PER_SECOND × elapsed × min(4, lag / threshold)`, capped at
+ * {@link MAX_SHED_SHARE}. Between half the threshold and the threshold the share holds (the streak ends); under
+ * half, it decays by `DOWN_PER_SECOND × elapsed`, floored at 0. Rates per second, not per tick: late ticks are
+ * rare ticks, and an overloaded loop would otherwise raise the share far more slowly than an idle one lowers it.
+ * Nothing refused and no streak is always {@link NOT_SHEDDING} itself. A threshold of 0 disables shedding.
  */
 export function nextShedState(state: ShedState, lagMs: number, elapsedMs: number, thresholdMs: number): ShedState {
   if (thresholdMs <= 0) return NOT_SHEDDING;
-  const seconds = elapsedMs / 1000;
   if (lagMs > thresholdMs) {
-    const overMs = state.overMs + elapsedMs;
-    if (overMs < SUSTAIN_MS) return { share: state.share, overMs };
-    return { share: Math.min(MAX_SHED_SHARE, state.share + UP_PER_SECOND * seconds * Math.min(4, lagMs / thresholdMs)), overMs };
+    const overTicks = state.overTicks + 1;
+    const overMs = overTicks === 1 ? 0 : state.overMs + elapsedMs;
+    if (overMs < SUSTAIN_MS) return { share: state.share, overTicks, overMs };
+    return { share: Math.min(MAX_SHED_SHARE, state.share + UP_PER_SECOND * (elapsedMs / 1000) * Math.min(4, lagMs / thresholdMs)), overTicks, overMs };
   }
   // Hysteresis: between half the threshold and the threshold the share holds, so a backlog that is just being
   // worked off is not let back in at once.
-  if (lagMs > thresholdMs / 2) return state.overMs === 0 ? state : { share: state.share, overMs: 0 };
-  const share = Math.max(0, state.share - DOWN_PER_SECOND * seconds);
-  return share === 0 ? NOT_SHEDDING : { share, overMs: 0 };
+  if (lagMs > thresholdMs / 2) {
+    if (state.overTicks === 0) return state;
+    return state.share === 0 ? NOT_SHEDDING : { share: state.share, overTicks: 0, overMs: 0 };
+  }
+  const share = Math.max(0, state.share - DOWN_PER_SECOND * (elapsedMs / 1000));
+  return share === 0 ? NOT_SHEDDING : { share, overTicks: 0, overMs: 0 };
 }
 
 /** What the data path asks before admitting a request. */
@@ -151,6 +161,7 @@ export class OverloadGuard implements LoadShedder {
     if (share === 0) this.#credit = 0;
     if (this.#requests === 0) {
       this.#quietTicks += 1;
+      // Nothing refused and no streak under way (nextShedState then always returns NOT_SHEDDING itself).
       if (this.#quietTicks >= IDLE_TICKS && this.#state === NOT_SHEDDING) this.stop();
     } else {
       this.#quietTicks = 0;

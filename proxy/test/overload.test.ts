@@ -1,24 +1,31 @@
 import t from 'tap';
 import { IDLE_TICKS, MAX_SHED_SHARE, nextShedState, NOT_SHEDDING, OverloadGuard, type ShedState } from '../src/overload.js';
 
+const state = (share: number, overTicks: number, overMs: number): ShedState => ({ share, overTicks, overMs });
+
 t.test('nextShedState: rises only after the lag stayed over the threshold, per second and scaled, decays under it', (t) => {
   const cases: [name: string, state: ShedState, lag: number, elapsed: number, threshold: number, expected: ShedState][] = [
     ['under: nothing', NOT_SHEDDING, 5, 10, 20, NOT_SHEDDING],
     ['at the threshold is not over', NOT_SHEDDING, 20, 25, 20, NOT_SHEDDING],
-    ['one GC pause: over, but not for long enough', NOT_SHEDDING, 40, 45, 20, { share: 0, overMs: 45 }],
-    ['sustained: rises by elapsed × rate × (lag / threshold)', { share: 0, overMs: 480 }, 40, 45, 20, { share: 0.09, overMs: 525 }],
-    ['over, not yet for long enough', { share: 0, overMs: 400 }, 40, 45, 20, { share: 0, overMs: 445 }],
-    ['far over: scaled at most 4×', { share: 0, overMs: 600 }, 500, 505, 20, { share: 0.95, overMs: 1105 }],
-    ['never above the cap', { share: 0.9, overMs: 600 }, 100, 105, 20, { share: MAX_SHED_SHARE, overMs: 705 }],
-    ['under again: decays per second and forgets the streak', { share: 0.5, overMs: 300 }, 1, 100, 20, { share: 0.45, overMs: 0 }],
-    ['between half the threshold and it: holds, forgets the streak', { share: 0.5, overMs: 300 }, 15, 20, 20, { share: 0.5, overMs: 0 }],
-    ['floored at 0', { share: 0.001, overMs: 0 }, 1, 100, 20, NOT_SHEDDING],
-    ['threshold 0: off', { share: 0.5, overMs: 300 }, 500, 505, 0, NOT_SHEDDING],
+    ['one late tick (a GC pause) starts a streak, timed from it', NOT_SHEDDING, 40, 45, 20, state(0, 1, 0)],
+    ['one stall longer than SUSTAIN_MS is still one late tick: nothing refused', NOT_SHEDDING, 1995, 2000, 200, state(0, 1, 0)],
+    ['the next late tick times the streak', state(0, 1, 0), 40, 45, 20, state(0, 2, 45)],
+    ['a second stall in a row: sustained, rises', state(0, 1, 0), 995, 1000, 200, state(0.95, 2, 1000)],
+    ['sustained: rises by elapsed × rate × (lag / threshold)', state(0, 5, 480), 40, 45, 20, state(0.09, 6, 525)],
+    ['over, not yet for long enough', state(0, 5, 400), 40, 45, 20, state(0, 6, 445)],
+    ['far over: scaled at most 4×', state(0, 7, 600), 500, 505, 20, state(0.95, 8, 1105)],
+    ['never above the cap', state(0.9, 7, 600), 100, 105, 20, state(MAX_SHED_SHARE, 8, 705)],
+    ['under again: decays per second and forgets the streak', state(0.5, 3, 300), 1, 100, 20, state(0.45, 0, 0)],
+    ['between half the threshold and it: holds, forgets the streak', state(0.5, 3, 300), 15, 20, 20, state(0.5, 0, 0)],
+    ['floored at 0', state(0.001, 0, 0), 1, 100, 20, NOT_SHEDDING],
+    ['threshold 0: off', state(0.5, 3, 300), 500, 505, 0, NOT_SHEDDING],
   ];
-  for (const [name, state, lag, elapsed, threshold, expected] of cases) {
-    const next = nextShedState(state, lag, elapsed, threshold);
-    t.same({ share: Number(next.share.toFixed(6)), overMs: next.overMs }, expected, name);
+  for (const [name, from, lag, elapsed, threshold, expected] of cases) {
+    const next = nextShedState(from, lag, elapsed, threshold);
+    t.same({ share: Number(next.share.toFixed(6)), overTicks: next.overTicks, overMs: next.overMs }, expected, name);
   }
+  t.equal(nextShedState(state(0, 2, 45), 15, 20, 20), NOT_SHEDDING, 'a streak ending between half the threshold and it, nothing refused: NOT_SHEDDING itself');
+  t.equal(nextShedState(NOT_SHEDDING, 15, 20, 20), NOT_SHEDDING, 'and it stays so');
   t.end();
 });
 
@@ -46,6 +53,31 @@ t.test('the guard refuses nothing while the loop keeps up, then the share it rea
   for (let i = 0; i < 10; i++) guard.tick(1, 200); // the lag is gone for 2 s: decays by 0.5 per second
   t.equal(guard.share, 0);
   t.equal(refusals(guard, 1000), 0, 'back to admitting everything');
+  t.end();
+});
+
+t.test('one long stall (a GC pause, one long task) refuses nothing; the same stall twice in a row does', (t) => {
+  const guard = new OverloadGuard({ lagThresholdMs: 200 });
+  t.teardown(() => guard.stop());
+  guard.tick(2_000);
+  t.equal(guard.share, 0, 'one tick 2 s late');
+  t.equal(refusals(guard, 1000), 0);
+  guard.tick(0);
+  guard.tick(2_000);
+  t.equal(guard.share, 0, 'another, after an on-time tick: a new streak');
+  guard.tick(600);
+  t.equal(guard.share, MAX_SHED_SHARE, 'late again at once: the lag stayed');
+  t.end();
+});
+
+t.test('the probe stops after a quiet second even when the last streak ended between half the threshold and it', (t) => {
+  const guard = new OverloadGuard({ lagThresholdMs: 20 });
+  t.teardown(() => guard.stop());
+  guard.shed();
+  guard.tick(30); // a streak starts
+  for (let i = 0; i <= IDLE_TICKS; i++) guard.tick(15); // and ends: lag at 75% of the threshold, no requests
+  t.equal(guard.share, 0);
+  t.notOk(guard.probing, 'stopped');
   t.end();
 });
 

@@ -157,8 +157,8 @@ export class EndpointHandle {
   }
 
   /** Sends an HTTP/1 request through the endpoint's {@link H1Pool} (unmeshed endpoints, or meshed ones with `meshHttp1Carrier: http1`). */
-  dispatchH1(options: H1DispatchOptions, handler: H1Handler): void {
-    const pool = (this.#h1 ??= this.#newPool());
+  dispatchH1(options: H1DispatchOptions, handler: H1Handler, dstService: string): void {
+    const pool = (this.#h1 ??= this.#newPool(dstService));
     pool.dispatch(options, handler);
     if (this.#retired) {
       // Left the policy while this request was being routed: the pool closes once the request is done.
@@ -167,13 +167,25 @@ export class EndpointHandle {
     }
   }
 
-  #newPool(): H1Pool {
+  /** `dstService`: whose endpoint edge counts the pool's mesh connections (`loom_tcp_*`), as for HTTP/2 sessions. */
+  #newPool(dstService: string): H1Pool {
     // Streaming: no response deadline (DESIGN §6); free keep-alive connections close after 4 s unless the
     // server says otherwise (servers commonly close at 5 s). Connect failures reach each request's handler.
     // To a meshed endpoint (`meshHttp1Carrier: http1`): mesh TLS with ALPN `loom.http1`, identity checked, TLS
-    // sessions resumed; connect failures are counted by the request that waited (as for plain ones).
-    const connect = this.meshed ? { connect: () => this.connect(ALPN_HTTP1) } : {};
+    // sessions resumed; connect failures are counted by the request that waited (as for plain ones), except
+    // NoCertificateError (wrapped by the pool as the cause of its connect failure): ours, not the endpoint's.
+    const connect = this.meshed ? { connect: () => this.connect(ALPN_HTTP1).then((socket) => this.#counted(socket, dstService)) } : {};
     return new H1Pool({ host: unmapped(this.address), port: this.port, connectTimeoutMs: this.#deps.cfg.connectTimeoutMs, ...connect });
+  }
+
+  /** Counts a pooled mesh connection on the endpoint edge while it is open. */
+  #counted(socket: Socket, dstService: string): Socket {
+    const edge = this.sessionEdge(dstService);
+    if (edge !== null) {
+      edge.connectionOpened();
+      socket.once('close', (hadError: boolean) => edge.connectionClosed(hadError, socket.bytesRead, socket.bytesWritten));
+    }
+    return socket;
   }
 
   /** Metric handles for requests and connections to this endpoint as part of `dstService` (and `route`). */
@@ -227,13 +239,17 @@ export class EndpointHandle {
   retire(): Promise<void> {
     this.#retired = true;
     this.#h2?.close();
-    return this.#h1 === null ? Promise.resolve() : this.#h1.close();
+    const pool = this.#h1;
+    this.#h1 = null; // a request routed here meanwhile gets a pool of its own (closed once it is done)
+    return pool === null ? Promise.resolve() : pool.close();
   }
 
   destroy(): Promise<void> {
     this.#retired = true;
     this.#h2?.destroy();
-    return this.#h1 === null ? Promise.resolve() : this.#h1.destroy();
+    const pool = this.#h1;
+    this.#h1 = null;
+    return pool === null ? Promise.resolve() : pool.destroy();
   }
 }
 

@@ -101,6 +101,7 @@ export class H1Exchange extends Exchange {
         body: this.hasBody ? new RequestBody(req) : null,
       },
       call,
+      this.plan!.service,
     );
   }
 
@@ -117,7 +118,7 @@ export class H1Exchange extends Exchange {
   }
 }
 
-/** One HTTP/1 request to an unmeshed endpoint through its H1Pool. */
+/** One HTTP/1 request through the endpoint's H1Pool (an unmeshed endpoint, or a meshed one over `loom.http1`). */
 class H1Call implements H1Handler {
   readonly #ex: H1Exchange;
   readonly #handle: EndpointHandle;
@@ -178,7 +179,13 @@ class H1Call implements H1Handler {
   onResponseError(_controller: H1Controller, err: Error): void {
     const ex = this.#ex;
     if (this.#controller === null && isConnectError(err)) {
-      // Never started: the connection failed before the request was written.
+      // Never started: the connection failed before the request was written. The pool wraps what the mesh
+      // opener threw; without a certificate of our own the endpoint is not at fault (no ejection) and the
+      // client gets 503 `no mesh certificate yet`, as on `loom.h2`.
+      if (err.cause instanceof NoCertificateError) {
+        ex.connectFailed(this.#handle, err.cause);
+        return;
+      }
       this.#handle.failed(err, this.#attempt);
       ex.connectFailed(this.#handle, err);
       return;

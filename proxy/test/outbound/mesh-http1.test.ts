@@ -8,9 +8,10 @@ import type { TLSSocket } from 'node:tls';
 import { mintCa } from '@loom/ca/testing';
 import type { Endpoint } from '@loom/shared/policy';
 import t from 'tap';
+import { credentialsFromPem } from '../../src/identity/credentials.js';
 import { peerSpiffeId } from '../../src/identity/tls.js';
 import { endpoint, service, servicePort, testPolicy } from '../support/policy.js';
-import { API, h1, spiffe, startMeshServer, startOutbound, VIP, type MeshServer } from './support.js';
+import { API, h1, spiffe, startMeshServer, startOutbound, VIP, WEB, type MeshServer } from './support.js';
 
 const meshed = (server: MeshServer, identity = spiffe(API)): Endpoint =>
   endpoint({ address: '127.0.0.1', port: server.port, identity, pod: { namespace: 'shop', name: 'api-0' } });
@@ -71,6 +72,7 @@ t.test('HTTP/1 requests reach a meshed endpoint over loom.http1: one kept-alive 
   t.equal(first.headers['loom-orig-proto'], undefined, 'no loom-orig-proto: the request is HTTP/1.1 as is');
   t.equal(first.headers.host, 'api.shop');
   t.match(await out.metric('loom_requests_total'), /peer_identity="spiffe:\/\/cluster\.local\/ns\/shop\/sa\/api"[^}]*tls="true"[^}]*status_code="200",outcome="success"\} 6/);
+  t.match(await out.metric('loom_tcp_connections_open'), /peer_identity="spiffe:\/\/cluster\.local\/ns\/shop\/sa\/api"[^}]*tls="true"\} 1/, 'the pooled mesh connection is counted on the endpoint edge while open');
 });
 
 t.test('loom.http1: a server proxy with the wrong identity is refused (502), and nothing reaches it', async (t) => {
@@ -94,4 +96,35 @@ t.test('loom.http1: a request fails over to another endpoint when the first cann
   const out = await startOutbound(t, { ca, policy: policyFor([gone, meshed(server)]), config: { meshHttp1Carrier: 'http1' }, random: () => 0 });
   for (let i = 0; i < 3; i++) t.equal((await h1(out.port, { path: `/try/${i}` })).status, 200, `request ${i} served`);
   t.equal(seen.length, 3);
+});
+
+t.test('loom.http1 without a mesh certificate yet: 503 with retry-after, no endpoint ejected, served once the certificate comes', async (t) => {
+  const ca = mintCa();
+  const seen: [Seen[], Seen[]] = [[], []];
+  const first = await startMeshServer(t, { ca, http1: echoServer(seen[0]) });
+  const second = await startMeshServer(t, { ca, http1: echoServer(seen[1]) });
+  const second0 = endpoint({ address: '127.0.0.1', port: second.port, identity: spiffe(API), pod: { namespace: 'shop', name: 'api-1' } });
+  // A fixed draw: the first endpoint is preferred while neither is ejected.
+  const out = await startOutbound(t, { ca, certificate: false, policy: policyFor([meshed(first), second0]), config: { meshHttp1Carrier: 'http1' }, random: () => 0 });
+  for (let i = 0; i < 2; i++) {
+    const res = await h1(out.port, { path: `/early/${i}` });
+    t.equal(res.status, 503, `request ${i}: 503`);
+    t.equal(res.body, 'no mesh certificate yet\n');
+    t.equal(res.headers['retry-after'], '1');
+    t.equal(res.headers['loom-proxy-error'], 'outbound');
+  }
+  t.equal(first.handshakes + second.handshakes, 0, 'no connection was attempted');
+  t.strictSame(
+    out.records.filter((r) => r.event === 'endpoint.ejected'),
+    [],
+    'no endpoint ejected: the proxy, not the endpoint, is not ready',
+  );
+  const leaf = ca.leaf(WEB.namespace, WEB.serviceAccount);
+  out.holder.install(credentialsFromPem({ keyPem: leaf.keyPem, certChainPem: leaf.certPem, trustBundle: [ca.rootPem], now: Date.now() }));
+  t.equal((await h1(out.port, { path: '/later' })).status, 200);
+  t.strictSame(
+    seen.map((s) => s.map((e) => e.url)),
+    [['/later'], []],
+    'the preferred endpoint serves it: it was never ejected',
+  );
 });

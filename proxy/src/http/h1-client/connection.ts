@@ -3,7 +3,10 @@
  * {@link H1Pool} (the `ConnectionOwner`), which it tells when it is free again, lost, or closed.
  *
  * - Opening: `noDelay`, no TCP keep-alive, bounded by the connect timeout; the request it was opened for is
- *   written as soon as it connects.
+ *   written as soon as it connects. Or by the pool's asynchronous opener (mesh TLS), whose rejection is a
+ *   connect failure (the opener's error its `cause`); a socket it delivers destroyed already is one too, and one
+ *   delivered after the connection was closed (pool destroyed, request aborted) is destroyed at once. Either
+ *   way the pool hears `socketClosed` exactly once per connection.
  * - A request: `onRequestStart`, the head in one write, then the body streamed with backpressure (the body is
  *   paused while the socket's buffer is full, resumed on 'drain'), chunked unless the caller gave a
  *   Content-Length, which is then enforced (a body longer or shorter than it fails the request: never a
@@ -96,6 +99,8 @@ function onDrain(this: TaggedSocket): void {
   this[kConnection]!.drained();
 }
 
+function ignore(): void {}
+
 function onConnectTimeout(conn: H1Connection): void {
   conn.connectTimedOut();
 }
@@ -148,9 +153,17 @@ export class H1Connection implements ResponseEvents, RequestSlot {
     this.#req = req;
     req.slot = this;
     if (options.connect !== undefined) {
-      // The opener keeps its own deadline.
+      // The opener keeps its own deadline. One that throws instead of rejecting fails the same way, later:
+      // never from inside the constructor (the pool has not counted this connection yet; `dispatch` never
+      // throws; and a retry opens connections from socket event handlers).
       this.#connectTimer = null;
-      options.connect().then(
+      let opening: Promise<Socket>;
+      try {
+        opening = options.connect();
+      } catch (err) {
+        opening = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+      opening.then(
         (socket) => this.#opened(socket),
         (err: unknown) => this.#openFailed(err instanceof Error ? err : new Error(String(err))),
       );
@@ -173,24 +186,34 @@ export class H1Connection implements ResponseEvents, RequestSlot {
     this.socket = socket;
   }
 
-  /** An asynchronous `connect` delivered its socket. */
+  /**
+   * An asynchronous `connect` delivered its socket. One destroyed already (it failed between its handshake and
+   * now) is a connect failure, and is not attached: its 'close' may have been emitted or may still come (a
+   * stream's `closed` turns true at `destroy`, before its 'close'), and must not reach {@link closed} (and the
+   * pool's count of open sockets) a second time. A live one is attached whatever the connection's state, so
+   * that its 'close' ends the count exactly once: a connection closed while it was opening (pool destroyed,
+   * request aborted) destroys it at once.
+   */
   #opened(socket: Socket): void {
-    if (this.#state !== CONNECTING) {
-      socket.destroy(); // closed (pool destroyed) while it was opening
+    if (socket.destroyed) {
+      socket.on('error', ignore); // an error still to be emitted has a listener, whoever opened it
+      this.#openFailed(socket.errored ?? null);
       return;
     }
     this.#attach(socket);
-    if (socket.closed) {
-      this.closed(); // its 'close' came before we listened
+    if (this.#state !== CONNECTING) {
+      socket.destroy(); // closed while it was opening: its 'close' ends the count
       return;
     }
-    if (socket.destroyed) return; // its 'close' is on the way
     this.connected();
   }
 
-  /** An asynchronous `connect` failed: as a plain connect failure would. */
-  #openFailed(err: Error): void {
-    if (this.#state !== CONNECTING) return;
+  /** An asynchronous `connect` failed: as a plain connect failure would; the socket count ends here either way. */
+  #openFailed(err: Error | null): void {
+    if (this.#state !== CONNECTING) {
+      this.#owner.socketClosed(this); // closed while it was opening
+      return;
+    }
     this.error = err;
     this.closed();
   }
@@ -283,7 +306,9 @@ export class H1Connection implements ResponseEvents, RequestSlot {
       socket.write(req.head, 'latin1');
       return;
     }
-    this.#bodyDone = false;
+    // `content-length: 0` with a body stream (an HTTP/2 request whose empty DATA frame ends it): complete once
+    // the head is written; any byte of it is one too many.
+    this.#bodyDone = req.contentLength === 0;
     this.#bodyPaused = false;
     this.#sent = 0;
     socket.write(req.head, 'latin1');

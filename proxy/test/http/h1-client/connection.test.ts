@@ -6,9 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import t, { type Test } from 'tap';
-import { H1_INVALID_REQUEST, H1_PARSE, H1_SOCKET, H1Pool, type H1PoolOptions } from '../../../src/http/h1-client/index.js';
+import { H1_ABORTED, H1_CLOSED, H1_CONNECT_FAILED, H1_INVALID_REQUEST, H1_PARSE, H1_SOCKET, H1Pool, type H1PoolOptions } from '../../../src/http/h1-client/index.js';
+import { connectPlain } from '../../../src/transport/connect.js';
 import { httpServer, onRequests, rawServer, Recorder, send, until, within } from './support.js';
 
 function pool(t: Test, port: number, options: Partial<H1PoolOptions> = {}): H1Pool {
@@ -510,4 +512,148 @@ t.test('many requests through a few connections: every response intact', async (
   );
   for (let i = 0; i < results.length; i++) t.equal(results[i]!.body.toString(), `/${i} ${i % 2 === 0 ? 0 : i}`, `request ${i}`);
   t.ok(app.maxOpen() <= 4, `at most 4 connections (${app.maxOpen()})`);
+});
+
+t.test('content-length: 0 with a body stream (an HTTP/2 request ended by an empty DATA frame): sent, answered, the connection kept', async (t) => {
+  const seen: { cl: string | undefined; te: string | undefined; length: number }[] = [];
+  const app = await httpServer(t, (req, res) => {
+    void readBody(req).then((b) => {
+      seen.push({ cl: req.headers['content-length'], te: req.headers['transfer-encoding'], length: b.length });
+      res.end('ok');
+    });
+  });
+  const p = pool(t, app.port);
+  const r = await send(p, { method: 'POST', headers: ['content-length', '0'], body: Readable.from([]) });
+  t.equal(r.error, null);
+  t.equal(r.body.toString(), 'ok');
+  const again = await send(p, { method: 'POST', headers: ['content-length', '0'], body: Readable.from([]) });
+  t.equal(again.body.toString(), 'ok');
+  t.same(seen, [
+    { cl: '0', te: undefined, length: 0 },
+    { cl: '0', te: undefined, length: 0 },
+  ]);
+  t.equal(app.accepted(), 1, 'one connection for both');
+  const longer = await send(p, { method: 'POST', headers: ['content-length', '0'], body: Readable.from([Buffer.from('x')]) });
+  t.equal(longer.error?.code, H1_INVALID_REQUEST, 'a byte beyond content-length: 0 fails the request');
+});
+
+/** An asynchronous opener the test settles by hand; `calls` counts the connections it was asked for. */
+function heldOpener(): { connect: () => Promise<Socket>; calls: () => number; resolve: (socket: Socket) => void; reject: (err: Error) => void } {
+  let settle: { resolve: (socket: Socket) => void; reject: (err: Error) => void } | null = null;
+  let calls = 0;
+  return {
+    connect: () =>
+      new Promise<Socket>((resolve, reject) => {
+        calls++;
+        settle = { resolve, reject };
+      }),
+    calls: () => calls,
+    resolve: (socket) => settle!.resolve(socket),
+    reject: (err) => settle!.reject(err),
+  };
+}
+
+t.test('asynchronous opener: a pool destroyed while it opens resolves once the late socket is closed', async (t) => {
+  const app = await rawServer(t, (socket) => socket.resume());
+  const opener = heldOpener();
+  const p = pool(t, app.port, { connect: opener.connect });
+  const recorder = new Recorder();
+  p.dispatch({ method: 'GET', path: '/', headers: [], body: null }, recorder);
+  await until(() => opener.calls() === 1, 'the opener called');
+  const destroyed = p.destroy();
+  t.equal((await within(recorder.done, 'the request failed')).error?.code, H1_CLOSED);
+  const late = await connectPlain('127.0.0.1', app.port, 2_000);
+  opener.resolve(late);
+  await within(destroyed, 'destroy() after the late socket');
+  await until(() => late.destroyed && app.open() === 0, 'the late socket closed on both sides');
+  t.equal(recorder.started, false, 'nothing was written');
+});
+
+t.test('asynchronous opener: a pool destroyed while it opens resolves once the opener fails', async (t) => {
+  const opener = heldOpener();
+  const p = pool(t, 1, { connect: opener.connect });
+  const recorder = new Recorder();
+  p.dispatch({ method: 'GET', path: '/', headers: [], body: null }, recorder);
+  await until(() => opener.calls() === 1, 'the opener called');
+  const destroyed = p.destroy();
+  opener.reject(new Error('handshake failed'));
+  await within(destroyed, 'destroy() after the opener failed');
+  t.equal((await recorder.done).error?.code, H1_CLOSED);
+});
+
+t.test('asynchronous opener: a request aborted while its connection opens; the late socket is closed and close() resolves', async (t) => {
+  const app = await rawServer(t, (socket) => socket.resume());
+  const opener = heldOpener();
+  const p = pool(t, app.port, { connect: opener.connect });
+  const body = new Readable({ read() {} });
+  const recorder = new Recorder();
+  p.dispatch({ method: 'POST', path: '/', headers: [], body }, recorder);
+  await until(() => opener.calls() === 1, 'the opener called');
+  body.destroy(new Error('client reset')); // the client went away: the request aborts while connecting
+  t.equal((await within(recorder.done, 'the abort')).error?.code, H1_ABORTED);
+  t.same(p.stats(), { connections: 0, idle: 0, busy: 0, queued: 0 });
+  const late = await connectPlain('127.0.0.1', app.port, 2_000);
+  opener.resolve(late);
+  await within(p.close(), 'close()');
+  await until(() => late.destroyed && app.open() === 0, 'the late socket closed on both sides');
+});
+
+t.test('asynchronous opener: a socket closed by the time it is delivered (it failed after its handshake): a connect failure naming why', async (t) => {
+  const app = await rawServer(t, (socket) => socket.resume());
+  const p = pool(t, app.port, {
+    connect: async () => {
+      const socket = await connectPlain('127.0.0.1', app.port, 2_000);
+      socket.destroy(new Error('alert after the handshake'));
+      await new Promise((resolve) => socket.once('close', resolve)); // (`once()` would reject on its 'error')
+      return socket;
+    },
+  });
+  const r = await send(p);
+  t.equal(r.error?.code, H1_CONNECT_FAILED);
+  t.match(r.error?.message, /alert after the handshake/);
+  t.equal(r.started, false);
+  await within(p.close(), 'close()');
+});
+
+t.test('asynchronous opener: a socket failing as it is delivered is counted closed once: destroy() still waits for the other sockets', async (t) => {
+  const app = await rawServer(t, (socket) => socket.resume()); // never answers: the first request stays in flight
+  let opened = 0;
+  let liveClosed = false;
+  const p = pool(t, app.port, {
+    maxConnections: 2,
+    connect: async () => {
+      const socket = await connectPlain('127.0.0.1', app.port, 2_000);
+      if (opened++ === 0) {
+        socket.once('close', () => (liveClosed = true));
+        return socket;
+      }
+      socket.destroy(new Error('alert after the handshake')); // its 'close' is still to come
+      return socket;
+    },
+  });
+  const inFlight = new Recorder();
+  p.dispatch({ method: 'GET', path: '/held', headers: [], body: null }, inFlight);
+  await until(() => inFlight.started, 'the first request written');
+  const failed = await send(p);
+  t.equal(failed.error?.code, H1_CONNECT_FAILED);
+  t.match(failed.error?.message, /alert after the handshake/);
+  await new Promise((resolve) => setImmediate(resolve)); // the failed socket's 'close' has been emitted by now
+  await within(p.destroy(), 'destroy()');
+  t.equal(liveClosed, true, 'destroy() resolved only once the live socket had closed');
+  t.equal((await inFlight.done).error?.code, H1_CLOSED);
+});
+
+t.test('asynchronous opener that throws instead of rejecting: the request fails as a connect failure, dispatch does not throw', async (t) => {
+  const p = pool(t, 1, {
+    connect: () => {
+      throw new Error('no context');
+    },
+  });
+  const recorder = new Recorder();
+  t.doesNotThrow(() => p.dispatch({ method: 'GET', path: '/', headers: [], body: null }, recorder));
+  const r = await within(recorder.done, 'the failure');
+  t.equal(r.error?.code, H1_CONNECT_FAILED);
+  t.match(r.error?.message, /no context/);
+  t.same(p.stats(), { connections: 0, idle: 0, busy: 0, queued: 0 });
+  await within(p.close(), 'close()');
 });
