@@ -133,9 +133,13 @@ class H1Call implements H1Handler {
     this.#attempt = handle.attempt();
   }
 
+  /** The response ended or failed: nothing left to abort. */
+  #settled = false;
+
+  /** The application went away before the response ended: stop the request (an Error is built only then). */
   abort(): void {
     const c = this.#controller;
-    if (c !== null && !c.aborted) c.abort(new Error('the application closed the request'));
+    if (c !== null && !this.#settled && !c.aborted) c.abort(new Error('the application closed the request'));
   }
 
   onRequestStart(controller: H1Controller): void {
@@ -168,6 +172,7 @@ class H1Call implements H1Handler {
   }
 
   onResponseEnd(_controller: H1Controller, trailers: IncomingHttpHeaders): void {
+    this.#settled = true;
     const ex = this.#ex;
     const grpc = trailers['grpc-status'];
     if (typeof grpc === 'string') ex.grpcStatus = grpc;
@@ -177,6 +182,7 @@ class H1Call implements H1Handler {
   }
 
   onResponseError(_controller: H1Controller, err: Error): void {
+    this.#settled = true;
     const ex = this.#ex;
     if (this.#controller === null && isConnectError(err)) {
       // Never started: the connection failed before the request was written. The pool wraps what the mesh
