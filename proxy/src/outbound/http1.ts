@@ -27,7 +27,7 @@ import { ALPN_HTTP1 } from '../wire.js';
 import type { EndpointHandle } from './endpoints.js';
 import { NoCertificateError } from './endpoints.js';
 import { Exchange, type ExchangeDeps } from './exchange.js';
-import { admit, denied, dispatch, planRequest, shedH1, type AppConnection, type HttpContext } from './requests.js';
+import { admit, denied, dispatch, planRequest, shedH1, shedPipelined, type AppConnection, type HttpContext } from './requests.js';
 import { carry, open } from './tcp.js';
 
 export class H1Exchange extends Exchange {
@@ -37,12 +37,20 @@ export class H1Exchange extends Exchange {
   readonly res: ServerResponse;
   readonly hasBody: boolean;
   #call: H1Call | null = null;
+  readonly #conn: AppConnection;
 
   constructor(deps: ExchangeDeps, conn: AppConnection, req: IncomingMessage, res: ServerResponse) {
     super(deps, conn.edge);
     this.req = req;
     this.res = res;
     this.hasBody = h1HasBody(req.rawHeaders);
+    this.#conn = conn;
+    conn.pending += 1;
+  }
+
+  override finish(): void {
+    if (!this.done) this.#conn.pending -= 1;
+    super.finish();
   }
 
   get body(): IncomingMessage {
@@ -253,7 +261,7 @@ export class Http1Server {
       res.destroy(); // not handed over by accept(): cannot happen
       return;
     }
-    if (shedH1(ctx, conn, res)) return;
+    if (shedH1(ctx, conn, res) || shedPipelined(ctx, conn, res)) return;
     admit(ctx);
     const ex = new H1Exchange(ctx.exchange, conn, req, res);
     ex.finishOnClose(res);

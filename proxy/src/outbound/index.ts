@@ -181,7 +181,7 @@ export function createOutbound(cfg: DataPathConfig, rt: Runtime, options: Outbou
       forwardTcp(socket, router.plan(entry, undefined, dest.snapshot?.policy.mesh.pathMatch ?? 'prefix'), tcp);
       return;
     }
-    const conn: AppConnection = { dest, edge: logicalEdge(serviceName(entry.service)) };
+    const conn: AppConnection = { dest, edge: logicalEdge(serviceName(entry.service)), pending: 0 };
     conn.edge.connectionOpened();
     socket.once('close', (hadError: boolean) => conn.edge.connectionClosed(hadError, socket.bytesWritten, socket.bytesRead));
     if (protocol === 'http1') http1.accept(socket, conn);

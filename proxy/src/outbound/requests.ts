@@ -21,6 +21,31 @@ export interface AppConnection {
   readonly dest: Destination;
   /** Its connection metrics (the logical service, no peer). */
   readonly edge: EdgeMetrics;
+  /** HTTP/1: requests admitted on it and not finished yet (more than one when the application pipelines). */
+  pending: number;
+}
+
+/**
+ * HTTP/1 requests one application connection may have in flight (pipelined) before further ones get 503 at
+ * once. Node's HTTP server parses every request of a read (up to 64 KiB: hundreds of small requests) before it
+ * can pause a pipelining client, and each admitted one holds an exchange until its turn to answer comes: under
+ * overload that grew a proxy to ~490 MiB. Refused ones cost a small response each, in order.
+ */
+export const MAX_PIPELINED = 32;
+
+const PIPELINED: ProxyResponse = Object.freeze({
+  status: 503,
+  message: `the application has more than ${MAX_PIPELINED} requests in flight on one connection (pipelined)`,
+  retryAfterSeconds: 1,
+});
+
+/** Refuses an HTTP/1 request beyond {@link MAX_PIPELINED} on its connection (counted as shed). True when refused. */
+export function shedPipelined(ctx: HttpContext, conn: AppConnection, res: ServerResponse): boolean {
+  if (conn.pending < MAX_PIPELINED) return false;
+  ctx.rt.metrics.shed('outbound', 'request');
+  conn.edge.request(503, true, 0);
+  respondH1(res, 'outbound', PIPELINED);
+  return true;
 }
 
 export interface HttpContext {

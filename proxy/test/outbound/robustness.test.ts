@@ -8,6 +8,7 @@ import { Agent } from 'node:http';
 import { mintCa } from '@loom/ca/testing';
 import type { Endpoint } from '@loom/shared/policy';
 import t from 'tap';
+import { MAX_PIPELINED } from '../../src/outbound/requests.js';
 import { endpoint, service, servicePort, testPolicy } from '../support/policy.js';
 import { echoHandler, h1, h2Client, readAll, rawConnect, rawOpen, startMeshServer, startOutbound, until, untilClosed, VIP, type MeshServer } from './support.js';
 
@@ -129,4 +130,38 @@ t.test('a saturated proxy refuses new requests at once: 503 with retry-after, co
   t.equal(server.streams.length, 2, 'refused requests never reached the endpoint');
   t.match(await out.metric('loom_load_shed_total'), /loom_load_shed_total\{direction="outbound",what="request"\} 2/);
   t.match(await out.metric('loom_requests_total'), /status_code="503",outcome="failure"\} 2/, 'and counted as failed requests (503)');
+});
+
+t.test('an application pipelining more than MAX_PIPELINED requests on one connection gets 503 for the excess, in order', async (t) => {
+  const ca = mintCa();
+  const held: (() => void)[] = [];
+  const server = await startMeshServer(t, {
+    ca,
+    onStream: (stream) => {
+      stream.resume();
+      held.push(() => {
+        if (stream.destroyed) return;
+        stream.respond({ ':status': 200 });
+        stream.end('ok');
+      });
+    },
+  });
+  const out = await startOutbound(t, { ca, policy: policyFor([meshed(server)]) });
+  const socket = await rawConnect(t, out.port);
+  const total = MAX_PIPELINED + 8;
+  let text = '';
+  socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+  socket.write(Array.from({ length: total }, (_, i) => `GET /p/${i} HTTP/1.1\r\nHost: api.shop\r\n\r\n`).join(''));
+  await until(() => held.length === MAX_PIPELINED, 5_000);
+  for (const release of held) release();
+  await until(() => (text.match(/^HTTP\/1\.1 /gm) ?? []).length === total, 5_000);
+  const statuses = [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1]));
+  t.strictSame(statuses, [...Array<number>(MAX_PIPELINED).fill(200), ...Array<number>(8).fill(503)], 'the first MAX_PIPELINED served, the rest refused, answers in request order');
+  t.equal(server.streams.length, MAX_PIPELINED, 'refused requests never reached the endpoint');
+  t.match(text, /more than 32 requests in flight on one connection/);
+  socket.write('GET /after HTTP/1.1\r\nHost: api.shop\r\n\r\n');
+  await until(() => held.length === MAX_PIPELINED + 1, 5_000);
+  held[MAX_PIPELINED]!();
+  await until(() => (text.match(/^HTTP\/1\.1 /gm) ?? []).length === total + 1, 5_000);
+  t.match(text.slice(text.lastIndexOf('HTTP/1.1 ')), /^HTTP\/1\.1 200/, 'once answered, the connection takes requests again');
 });
