@@ -29,6 +29,9 @@ import { unmapped } from '../src/transport/address.js';
 import type { OriginalDstLookup, SocketAddress } from '../src/transport/orig-dst.js';
 import { collectLogs, type LogRecord } from './identity/support.js';
 import { allow, endpoint, service, servicePort, testPolicy } from './support/policy.js';
+import { waitFor } from './support/wait.js';
+
+const until = (condition: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> => waitFor(condition, 'a condition', ms);
 
 const POD = { name: 'web-0', namespace: 'shop', serviceAccount: 'web' } as const;
 const IDENTITY = 'spiffe://cluster.local/ns/shop/sa/web';
@@ -272,13 +275,6 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-async function until(condition: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 // ---- tests -------------------------------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@
  * real TLS echo servers/clients. Everything opened here is closed at the test's teardown.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, createServer as createTlsServer, type SecureContext, type TLSSocket } from 'node:tls';
@@ -19,6 +19,7 @@ import type { Clock, TimerHandle } from '../../src/identity/clock.js';
 import type { CredentialHolder } from '../../src/identity/holder.js';
 import type { IdentityClient, IdentityEvent } from '../../src/identity/client.js';
 import { checkPeerIdentity } from '../../src/identity/tls.js';
+export { freePort } from '../support/wait.js';
 
 // ---- fake clock -----------------------------------------------------------------------------------------
 
@@ -129,17 +130,6 @@ export async function tokenFile(t: Test, token: string): Promise<string> {
   return path;
 }
 
-/** A port nothing listens on now: bound on 127.0.0.1:0, read back, released. */
-export async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 // ---- identity server ------------------------------------------------------------------------------------
 

@@ -35,6 +35,11 @@ import type { Runtime } from '../../src/runtime.js';
 import type { SocketAddress } from '../../src/transport/orig-dst.js';
 import { collectLogs, type LogRecord } from '../identity/support.js';
 import { NEVER_SHED, type LoadShedder } from '../../src/overload.js';
+import { waitFor } from '../support/wait.js';
+
+export { freePort, within } from '../support/wait.js';
+/** `waitFor` (a condition, what it is, at most `ms`). */
+export const until = waitFor;
 
 export { collectLogs, type LogRecord };
 
@@ -274,33 +279,6 @@ export async function listenOn(t: Test, server: NetServer | HttpServer | Http2Se
   });
 }
 
-/** Waits until `condition()` holds, checking every 5 ms for at most `ms` (then fails with `what`). */
-export async function until(condition: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-/** `promise`, or a rejection naming `what` when it has not settled within `ms` (a failing test ends with a reason, not a timeout). */
-export function within<T>(promise: Promise<T>, what: string, ms = 5_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
-
-/** A port nothing listens on (bound, read back, released). */
-export async function freePort(): Promise<number> {
-  const server = createNetServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 // ---- client proxies (the contract) and plaintext clients ----------------------------------------------------
 

@@ -29,6 +29,11 @@ import type { OriginalDstLookup, SocketAddress } from '../../src/transport/orig-
 import { NEVER_SHED, type LoadShedder } from '../../src/overload.js';
 import { MESH_ALPN } from '../../src/wire.js';
 import { collectLogs, type LogRecord } from '../identity/support.js';
+import { waitFor } from '../support/wait.js';
+
+export { freePort as closedPort } from '../support/wait.js';
+/** Waits until `condition` holds (polled every 5 ms, bounded by `ms`). */
+export const until = (condition: () => boolean, ms = 5_000): Promise<void> => waitFor(condition, 'a condition', ms);
 
 export { collectLogs, type LogRecord };
 
@@ -368,15 +373,6 @@ async function listenPlain<S extends { port: number }>(t: Test, server: NetServe
   return state;
 }
 
-/** A port nothing listens on. */
-export async function closedPort(): Promise<number> {
-  const server = createNetServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 // ---- clients ----------------------------------------------------------------------------------------------
 
@@ -499,14 +495,6 @@ export function readUntil(socket: Socket, text: string, ms = 5_000): Promise<str
   });
 }
 
-/** Waits until `condition` holds (polling every 5 ms, bounded by `ms`). */
-export async function until(condition: () => boolean, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 /** The metric family's text once it matches `pattern` (polling, bounded); the last text otherwise. */
 export async function waitForMetric(out: Pick<OutboundFixture, 'metric'>, name: string, pattern: RegExp): Promise<string> {

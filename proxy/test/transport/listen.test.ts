@@ -11,6 +11,9 @@ import t, { type Test } from 'tap';
 import { peerOf } from '../../src/transport/address.js';
 import { ANY_ADDRESS, ANY_IPV4_ADDRESS, bindAny, listen } from '../../src/transport/listen.js';
 import { collectLogs } from '../identity/support.js';
+import { waitFor } from '../support/wait.js';
+
+const until = (condition: () => boolean): Promise<void> => waitFor(condition, 'a condition');
 
 async function client(t: Test, port: number, host = '127.0.0.1'): Promise<Socket> {
   const socket = connect({ host, port });
@@ -22,13 +25,6 @@ async function client(t: Test, port: number, host = '127.0.0.1'): Promise<Socket
   return socket;
 }
 
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 t.test('tracks connections until they close; closing with no connections is immediate', async (t) => {
   const accepted: Socket[] = [];

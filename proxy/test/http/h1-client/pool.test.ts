@@ -4,7 +4,6 @@
  * flight and waiting finish, `destroy()` failing them, and the error codes callers decide on.
  */
 import type { ServerResponse } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
 import {
   H1_CLOSED,
@@ -18,6 +17,7 @@ import {
 } from '../../../src/http/h1-client/index.js';
 import { upstreamFailure } from '../../../src/inbound/errors.js';
 import { httpServer, Recorder, send, until, within, type Outcome } from './support.js';
+import { freePort } from '../../support/wait.js';
 
 function pool(t: Test, port: number, options: Partial<H1PoolOptions> = {}): H1Pool {
   const p = new H1Pool({ host: '127.0.0.1', port, connectTimeoutMs: 2_000, ...options });
@@ -49,14 +49,6 @@ async function slowServer(t: Test): Promise<{ port: number; held: () => number; 
   };
 }
 
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  server.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function dispatch(p: H1Pool, path: string): Promise<Outcome> {
   const recorder = new Recorder();

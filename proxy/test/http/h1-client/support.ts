@@ -9,6 +9,11 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import type { Test } from 'tap';
 import type { H1Controller, H1DispatchOptions, H1Handler } from '../../../src/http/h1-client/index.js';
 import type { H1Pool } from '../../../src/http/h1-client/index.js';
+import { waitFor, within } from '../../support/wait.js';
+
+export { within };
+/** `waitFor` (a condition, what it is, at most `ms`). */
+export const until = waitFor;
 
 export interface Counted {
   readonly port: number;
@@ -187,20 +192,3 @@ export function send(pool: H1Pool, options: Partial<H1DispatchOptions> = {}, rec
   return within(recorder.done, `the response to ${options.method ?? 'GET'} ${options.path ?? '/'}`);
 }
 
-/** Resolves when `condition` holds, polled every 5 ms; fails after `ms`. */
-export async function until(condition: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-/** `promise`, or a rejection naming `what` after `ms`. */
-export function within<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
