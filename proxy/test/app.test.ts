@@ -10,10 +10,9 @@
  * and shutdown: unready at once, the application's outbound calls served through the grace period and the inbound
  * drain (new connections included), and the whole within `drainGraceMs + drainTimeoutMs`.
  */
-import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, createServer as createHttpServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -29,6 +28,7 @@ import { unmapped } from '../src/transport/address.js';
 import type { OriginalDstLookup, SocketAddress } from '../src/transport/orig-dst.js';
 import { collectLogs, type LogRecord } from './identity/support.js';
 import { allow, endpoint, service, servicePort, testPolicy } from './support/policy.js';
+import { listenOn } from './support/listen.js';
 import { waitFor } from './support/wait.js';
 
 const until = (condition: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> => waitFor(condition, 'a condition', ms);
@@ -147,19 +147,9 @@ async function startApp(t: Test, name: string): Promise<App> {
     if (req.url === '/hold' && !releaseAll) held.push(res);
     else answer(res);
   });
-  const sockets = new Set<Socket>();
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  const port = await listenOn(t, server);
   return {
-    port: (server.address() as AddressInfo).port,
+    port,
     paths,
     release: () => {
       releaseAll = true;

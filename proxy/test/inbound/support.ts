@@ -38,6 +38,8 @@ import { NEVER_SHED, type LoadShedder } from '../../src/overload.js';
 import { waitFor } from '../support/wait.js';
 
 export { freePort, within } from '../support/wait.js';
+export { listenOn } from '../support/listen.js';
+import { listenOn } from '../support/listen.js';
 /** `waitFor` (a condition, what it is, at most `ms`). */
 export const until = waitFor;
 
@@ -264,20 +266,6 @@ export async function startEchoApp(t: Test): Promise<{ port: number; server: Net
   return { port: (server.address() as AddressInfo).port, server, connections };
 }
 
-/** Listens on 127.0.0.1:0 and closes (destroying connections) at teardown. */
-export async function listenOn(t: Test, server: NetServer | HttpServer | Http2Server): Promise<void> {
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-}
 
 
 // ---- client proxies (the contract) and plaintext clients ----------------------------------------------------

@@ -29,6 +29,7 @@ import type { OriginalDstLookup, SocketAddress } from '../../src/transport/orig-
 import { NEVER_SHED, type LoadShedder } from '../../src/overload.js';
 import { MESH_ALPN } from '../../src/wire.js';
 import { collectLogs, type LogRecord } from '../identity/support.js';
+import { listenOn } from '../support/listen.js';
 import { waitFor } from '../support/wait.js';
 
 export { freePort as closedPort } from '../support/wait.js';
@@ -318,7 +319,8 @@ export async function startPlainHttp(t: Test, handler?: (req: IncomingMessage, r
       res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body }));
     });
   });
-  return listenPlain(t, server, state);
+  state.port = await listenOn(t, server);
+  return state;
 }
 
 /** A plain h2c server (prior knowledge) with `handler` for its streams. */
@@ -340,7 +342,8 @@ export async function startPlainH2(t: Test, handler: StreamHandler = echoHandler
   t.teardown(() => {
     for (const s of sessions) s.destroy();
   });
-  return listenPlain(t, server, state);
+  state.port = await listenOn(t, server);
+  return state;
 }
 
 /** A plain TCP echo server. */
@@ -354,24 +357,10 @@ export async function startTcpEcho(t: Test): Promise<{ port: number; received: s
     });
     socket.on('end', () => socket.end());
   });
-  return listenPlain(t, server, state);
-}
-
-async function listenPlain<S extends { port: number }>(t: Test, server: NetServer | HttpServer, state: S): Promise<S> {
-  const sockets = new Set<Socket>();
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  state.port = (server.address() as AddressInfo).port;
+  state.port = await listenOn(t, server);
   return state;
 }
+
 
 
 // ---- clients ----------------------------------------------------------------------------------------------
