@@ -1,12 +1,7 @@
 /** CIDRs are parsed strictly and printed the way iptables-save prints a destination. */
 import t from 'tap';
-import { addressBytes, cidrContains, cidrCovers, formatAddress, parseCidr, type Cidr } from '../../src/init/cidr.js';
-
-const cidr = (text: string): Cidr => {
-  const parsed = parseCidr(text);
-  if (typeof parsed === 'string') throw new Error(parsed);
-  return parsed;
-};
+import { addressBytes, cidrContains, cidrCovers, formatAddress, parseCidr } from '../../src/init/cidr.js';
+import { cidr } from './support.js';
 
 t.test('canonical text: host bits cleared, IPv6 compressed as inet_ntop does, bare addresses are host routes', (t) => {
   const cases: [string, string, 4 | 6][] = [

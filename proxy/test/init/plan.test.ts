@@ -3,27 +3,11 @@
  * where connections end up (evaluated against the plan with the simulator).
  */
 import t from 'tap';
-import { parseCidr, type Cidr, type Family } from '../../src/init/cidr.js';
+import type { Cidr, Family } from '../../src/init/cidr.js';
 import { planRules, type FamilyPlan, type Hook, type InitSettings, type Rule, type RulePlan } from '../../src/init/plan.js';
 import { ruleLine } from '../../src/init/render.js';
 import { traverse, type Packet, type Verdict } from '../../src/init/simulate.js';
-
-const cidr = (text: string): Cidr => {
-  const parsed = parseCidr(text);
-  if (typeof parsed === 'string') throw new Error(parsed);
-  return parsed;
-};
-
-const DEFAULTS: InitSettings = {
-  proxyUid: 2502,
-  proxyGid: 2502,
-  inboundPort: 15006,
-  outboundPort: 15001,
-  adminPort: 15020,
-  skipInboundPorts: [],
-  skipOutboundPorts: [],
-  skipOutboundCidrs: [],
-};
+import { cidr, DEFAULTS } from './support.js';
 
 const settings = (overrides: Partial<InitSettings>): InitSettings => ({ ...DEFAULTS, ...overrides });
 const familyPlan = (plan: RulePlan, family: Family): FamilyPlan => (family === 4 ? plan.ipv4 : plan.ipv6);

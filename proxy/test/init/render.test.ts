@@ -4,20 +4,11 @@
  */
 import t from 'tap';
 import { diffPlan, hasOwnRules } from '../../src/init/diff.js';
-import { planRules, type InitSettings } from '../../src/init/plan.js';
+import { planRules } from '../../src/init/plan.js';
 import { jumpsToOwnChains, renderApply, renderRemove, ruleLine } from '../../src/init/render.js';
 import { countRuleLines, EMPTY_NAT_TABLE, parseNatTable } from '../../src/init/save.js';
+import { DEFAULTS } from './support.js';
 
-const DEFAULTS: InitSettings = {
-  proxyUid: 2502,
-  proxyGid: 2502,
-  inboundPort: 15006,
-  outboundPort: 15001,
-  adminPort: 15020,
-  skipInboundPorts: [],
-  skipOutboundPorts: [],
-  skipOutboundCidrs: [],
-};
 const plan = planRules(DEFAULTS).ipv4;
 
 /** iptables-save output for a nat table with these extra chains and rule lines. */

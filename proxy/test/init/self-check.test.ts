@@ -5,27 +5,11 @@
 import { createServer, type AddressInfo } from 'node:net';
 import type { NetworkInterfaceInfo } from 'node:os';
 import t from 'tap';
-import { parseCidr, type Cidr } from '../../src/init/cidr.js';
-import { planRules, type InitSettings } from '../../src/init/plan.js';
+import { planRules } from '../../src/init/plan.js';
 import { podAddresses, probeRedirect, selfCheckTargets } from '../../src/init/self-check.js';
 import { mapOriginalDst } from '../../src/transport/orig-dst.js';
+import { cidr, DEFAULTS } from './support.js';
 
-const cidr = (text: string): Cidr => {
-  const parsed = parseCidr(text);
-  if (typeof parsed === 'string') throw new Error(parsed);
-  return parsed;
-};
-
-const DEFAULTS: InitSettings = {
-  proxyUid: 2502,
-  proxyGid: 2502,
-  inboundPort: 15006,
-  outboundPort: 15001,
-  adminPort: 15020,
-  skipInboundPorts: [],
-  skipOutboundPorts: [],
-  skipOutboundCidrs: [],
-};
 const root = { uid: 0, gid: 0 };
 
 const info = (address: string, internal = false): NetworkInterfaceInfo =>
