@@ -23,6 +23,9 @@ const WEB = 'spiffe://cluster.local/ns/shop/sa/web';
 /** `web`'s proxy cuts request heads that take longer than this (slowloris). */
 const HEADERS_TIMEOUT_MS = 1_000;
 
+// A whole mesh (namespaces, controller, five proxies) starts before the first test and every step below is bounded
+// on its own; tap's 30 s default per file is too tight for that on a loaded CI runner (about 22 s here).
+t.setTimeout(180_000);
 const unavailable = netnsUnavailable();
 if (unavailable !== null) {
   t.plan(0, `needs network namespaces: ${unavailable}`);

@@ -8,6 +8,9 @@ import { netnsUnavailable } from '@loom/shared/netns';
 import { Mesh } from '../../src/mesh/harness.js';
 import { ACCESS, manifests, PODS, PORTS, split, VIP } from '../../src/mesh/scenario.js';
 
+// A whole mesh (namespaces, controller, five proxies) starts before the first test and every step below is bounded
+// on its own; tap's 30 s default per file is too tight for that on a loaded CI runner (about 22 s here).
+t.setTimeout(180_000);
 const unavailable = netnsUnavailable();
 if (unavailable !== null) {
   t.plan(0, `needs network namespaces: ${unavailable}`);
