@@ -50,6 +50,7 @@ import {
   type Metrics,
   type Scenarios,
 } from '../lib/index.js';
+import { parseCommandLine, UsageError } from '../lib/cli.js';
 import { generateMesh, type MeshSize } from './generate.js';
 
 interface Scenario {
@@ -242,12 +243,24 @@ function runChild(scenario: Scenario): Promise<Metrics> {
   });
 }
 
+const USAGE = `Usage: node --max-old-space-size=8192 --expose-gc bench/dist/src/compile/main.js [--scenario <name>]
+
+The policy compiler benchmark (make bench-compile): every scenario in a child process of its own, results
+written to bench/results/compile.json (BENCH_QUICK=1: smaller meshes, fewer samples). bench/README.md
+explains the figures.
+
+  --scenario <name>   measure one scenario in this process and print its figures as JSON (what each child runs)
+  --help              this text`;
+
 async function main(argv: readonly string[]): Promise<void> {
+  const args = parseCommandLine({ usage: USAGE, options: ['scenario'] }, argv);
+  if (args === null) return;
   const quick = isQuick();
   const all = scenarios(quick);
-  if (argv[0] === '--scenario') {
-    const scenario = all.find((s) => s.name === argv[1]);
-    if (scenario === undefined) throw new Error(`unknown scenario ${argv[1]}; known: ${all.map((s) => s.name).join(', ')}`);
+  const only = args.values['scenario'];
+  if (only !== undefined) {
+    const scenario = all.find((s) => s.name === only);
+    if (scenario === undefined) throw new Error(`unknown scenario ${only}; known: ${all.map((s) => s.name).join(', ')}`);
     const metrics = measure(scenario);
     await new Promise<void>((resolve, reject) => {
       if (process.send === undefined) {
@@ -266,6 +279,7 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  process.stderr.write(`bench-compile: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  const usage = err instanceof UsageError;
+  process.stderr.write(`bench-compile: ${err instanceof Error ? (usage ? err.message : (err.stack ?? err.message)) : String(err)}\n`);
   process.exitCode = 1;
 });

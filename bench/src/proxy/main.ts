@@ -34,6 +34,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mintCa } from '@loom/ca/testing';
+import { parseCommandLine } from '../lib/cli.js';
 import { baseVersions, isQuick, machineInfo, resultsDir, writeResults, type BenchResults, type Metrics, type Scenarios } from '../lib/index.js';
 import { runAgent, type ServerPorts } from './agent.js';
 import { grpcJsVersion } from './grpc.js';
@@ -66,22 +67,32 @@ function allPairs(): PairUnderTest[] {
   return [directPair, haproxyPair('h1'), haproxyPair('h2'), loomPair, ...(variant === null ? [] : [loomPairWith('loom-b', variant)])];
 }
 
-function parsePairs(argv: readonly string[], known: readonly PairUnderTest[]): Set<string> | undefined {
-  const at = argv.indexOf('--pairs');
-  if (at < 0) return undefined;
-  const list = argv[at + 1];
-  if (list === undefined || list === '') throw new Error('--pairs needs a comma-separated list of pairs');
+const USAGE = `Usage: node bench/dist/src/proxy/main.js [--pairs <pair>,...] [--scenarios <scenario>,...]
+       node bench/dist/src/proxy/main.js --markdown
+
+The proxy pair benchmark (make bench-proxy): every pair and scenario, 3 rounds (BENCH_QUICK=1: one short
+round), results written to bench/results/proxy.json. bench/README.md explains the figures.
+
+  --pairs p,...       only these pairs (printed, not written): direct, haproxy-h1, haproxy-h2, loom, loom-b
+  --scenarios s,...   only these scenarios (printed, not written): ${SCENARIOS.join(', ')}
+  --markdown          print the tables of bench/results/proxy.json in Markdown
+  --help              this text
+
+Environment: LOOM_BENCH_NODE_FLAGS, LOOM_BENCH_PROFILE_DIR, LOOM_BENCH_LOG_DIR, LOOM_BENCH_WINDOWS,
+LOOM_BENCH_B_ENV, LOOM_BENCH_B_NODE_FLAGS (pair loom-b): see the comment at the top of bench/src/proxy/main.ts.`;
+
+function parsePairs(list: string | undefined, known: readonly PairUnderTest[]): Set<string> | undefined {
+  if (list === undefined) return undefined;
+  if (list === '') throw new Error('--pairs needs a comma-separated list of pairs');
   const names = new Set(list.split(','));
   const unknown = [...names].filter((n) => !known.some((p) => p.name === n));
   if (unknown.length > 0) throw new Error(`unknown pair ${unknown.join(', ')}; known: ${known.map((p) => p.name).join(', ')}`);
   return names;
 }
 
-function parseScenarios(argv: readonly string[]): Set<ScenarioName> | null {
-  const at = argv.indexOf('--scenarios');
-  if (at < 0) return null;
-  const list = argv[at + 1];
-  if (list === undefined || list === '') throw new Error('--scenarios needs a comma-separated list of scenarios');
+function parseScenarios(list: string | undefined): Set<ScenarioName> | null {
+  if (list === undefined) return null;
+  if (list === '') throw new Error('--scenarios needs a comma-separated list of scenarios');
   const names = list.split(',');
   const unknown = names.filter((n) => !(SCENARIOS as readonly string[]).includes(n));
   if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}`);
@@ -114,7 +125,9 @@ async function main(argv: readonly string[]): Promise<void> {
     runAgent(argv[1]);
     return;
   }
-  if (argv[0] === '--markdown') {
+  const args = parseCommandLine({ usage: USAGE, options: ['pairs', 'scenarios'], flags: ['markdown'] }, argv);
+  if (args === null) return;
+  if (args.flags.has('markdown')) {
     await printMarkdown();
     return;
   }
@@ -125,8 +138,8 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   const known = allPairs();
-  const only = parsePairs(argv, known);
-  const onlyScenarios = parseScenarios(argv);
+  const only = parsePairs(args.values['pairs'], known);
+  const onlyScenarios = parseScenarios(args.values['scenarios']);
   const node = nodeOptions(process.env);
   let windowsPath = process.env['LOOM_BENCH_WINDOWS'] ?? '';
   if (node.profileDir !== null) {

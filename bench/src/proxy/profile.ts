@@ -14,6 +14,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseCommandLine } from '../lib/cli.js';
 import { formatNumber } from '../lib/index.js';
 
 export interface CallFrame {
@@ -217,24 +218,30 @@ function profileFiles(paths: readonly string[]): string[] {
   return out;
 }
 
-function option(argv: string[], name: string): string | null {
-  const at = argv.indexOf(name);
-  if (at < 0) return null;
-  const value = argv[at + 1];
-  if (value === undefined) throw new Error(`${name} needs a value`);
-  argv.splice(at, 2);
-  return value;
-}
+const USAGE = `Usage: node bench/dist/src/proxy/profile.js [--windows <windows.jsonl> --scenario <name> [--pair loom]] [--top 25]
+                                         <file.cpuprofile or dir>...
 
-function main(args: readonly string[]): void {
-  const argv = [...args];
-  const windowsPath = option(argv, '--windows');
-  const scenario = option(argv, '--scenario');
-  const pair = option(argv, '--pair') ?? 'loom';
-  const top = Number(option(argv, '--top') ?? 25);
+Summarises V8 CPU profiles of the proxies (LOOM_BENCH_PROFILE_DIR=<dir> make bench-proxy writes them to
+<dir>/client and <dir>/server): busy time, top functions by self and total time, self time by category.
+With --windows and --scenario, only the samples inside that scenario's measured windows count.
+
+  --windows <file>    the windows.jsonl the benchmark wrote beside the profiles
+  --scenario <name>   the scenario to cut to (goes with --windows)
+  --pair <name>       the pair whose windows count (default loom)
+  --top <n>           rows per table (default 25)
+  --help              this text`;
+
+function main(argv: readonly string[]): void {
+  const args = parseCommandLine({ usage: USAGE, options: ['windows', 'scenario', 'pair', 'top'], positionals: true }, argv);
+  if (args === null) return;
+  const windowsPath = args.values['windows'] ?? null;
+  const scenario = args.values['scenario'] ?? null;
+  const pair = args.values['pair'] ?? 'loom';
+  const top = Number(args.values['top'] ?? 25);
+  if (!Number.isInteger(top) || top <= 0) throw new Error(`--top needs a positive whole number, not ${JSON.stringify(args.values['top'])}`);
   if ((windowsPath === null) !== (scenario === null)) throw new Error('--windows and --scenario go together');
-  const files = profileFiles(argv);
-  if (files.length === 0) throw new Error('usage: profile.js [--windows <windows.jsonl> --scenario <name> [--pair loom]] [--top 25] <file.cpuprofile or dir>...');
+  const files = profileFiles(args.positionals);
+  if (files.length === 0) throw new Error(`no profile given\n\n${USAGE}`);
   const windows = windowsPath === null || scenario === null ? null : windowsOf(readFileSync(windowsPath, 'utf8'), scenario, pair);
   if (windows !== null && windows.length === 0) throw new Error(`no window of ${pair}/${scenario} in ${windowsPath ?? ''}`);
   const profiles = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as CpuProfile);
