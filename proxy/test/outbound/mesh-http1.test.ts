@@ -11,7 +11,7 @@ import t from 'tap';
 import { credentialsFromPem } from '../../src/identity/credentials.js';
 import { peerSpiffeId } from '../../src/identity/tls.js';
 import { endpoint, service, servicePort, testPolicy } from '../support/policy.js';
-import { API, h1, spiffe, startMeshServer, startOutbound, VIP, WEB, type MeshServer } from './support.js';
+import { API, h1, spiffe, startMeshServer, startOutbound, until, VIP, WEB, type MeshServer } from './support.js';
 
 const meshed = (server: MeshServer, identity = spiffe(API)): Endpoint =>
   endpoint({ address: '127.0.0.1', port: server.port, identity, pod: { namespace: 'shop', name: 'api-0' } });
@@ -127,4 +127,43 @@ t.test('loom.http1 without a mesh certificate yet: 503 with retry-after, no endp
     [['/later'], []],
     'the preferred endpoint serves it: it was never ejected',
   );
+});
+
+t.test('loom.http1: an endpoint dropped by a policy change finishes the request in flight, then its pooled connection closes', async (t) => {
+  const ca = mintCa();
+  const held: { release?: () => void } = {};
+  let open = 0;
+  const oldApp = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
+    if (req.url !== '/hold') {
+      res.end('old');
+      return;
+    }
+    held.release = () => res.end('finished on the old endpoint');
+  });
+  oldApp.on('connection', (socket: TLSSocket) => {
+    open++;
+    socket.on('close', () => open--);
+  });
+  const old = await startMeshServer(t, { ca, http1: oldApp });
+  const seen: Seen[] = [];
+  const next = await startMeshServer(t, { ca, http1: echoServer(seen) });
+  const out = await startOutbound(t, { ca, policy: policyFor([meshed(old)]), config: { meshHttp1Carrier: 'http1' } });
+  t.equal((await h1(out.port, { path: '/warm' })).body, 'old', 'served by the old endpoint on a pooled connection');
+  const inFlight = h1(out.port, { path: '/hold' });
+  await until(() => held.release !== undefined);
+  out.apply(policyFor([{ ...meshed(next), pod: { namespace: 'shop', name: 'api-1' } }]));
+  for (let i = 0; i < 3; i++) t.equal((await h1(out.port, { path: `/new/${i}` })).status, 200, `request ${i} after the change`);
+  t.strictSame(
+    seen.map((s) => s.url),
+    ['/new/0', '/new/1', '/new/2'],
+    'new requests go to the new endpoint',
+  );
+  t.equal(open, 1, 'the connection carrying the request in flight stays open');
+  held.release?.();
+  const res = await inFlight;
+  t.equal(res.status, 200);
+  t.equal(res.body, 'finished on the old endpoint', 'the request in flight was not dropped');
+  await until(() => open === 0);
+  t.pass('the pooled connection to the dropped endpoint closed once its request finished');
+  t.equal(old.alpns.length, 1, 'and no new connection was opened to it');
 });
