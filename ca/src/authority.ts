@@ -69,6 +69,7 @@ const EXTENSION_NAMES: Readonly<Record<string, string>> = {
 export interface LeafNames {
   readonly uris?: readonly string[];
   readonly dnsNames?: readonly string[];
+  readonly ipAddresses?: readonly string[];
 }
 
 /** "ns/<ns> sa/<sa>" for messages; a name that is not plain text is quoted, escaped and cut. */
@@ -194,6 +195,7 @@ export class CertificateAuthority {
         isCa: false,
         ...(names.uris === undefined ? {} : { uris: names.uris }),
         ...(names.dnsNames === undefined ? {} : { dnsNames: names.dnsNames }),
+        ...(names.ipAddresses === undefined ? {} : { ipAddresses: names.ipAddresses }),
       },
       issuer,
     );

@@ -334,6 +334,19 @@ t.test('issue signs serving certificates with DNS names and a chosen lifetime', 
   t.end();
 });
 
+t.test('issue signs serving certificates for IP addresses (IPv4, IPv6, v4-mapped); a malformed address is refused', (t) => {
+  const { authority } = authorityFor();
+  const key = generateKeySync();
+  const issued = authority.issue(key.publicKey, { dnsNames: ['kubernetes.default.svc'], ipAddresses: ['127.0.0.1', '10.96.0.1', '::1', 'fd00:10:96::1', '::ffff:10.1.2.3'] }, HOUR);
+  const leaf = new X509Certificate(issued.certificatePem);
+  t.equal(leaf.subjectAltName, 'DNS:kubernetes.default.svc, IP Address:127.0.0.1, IP Address:10.96.0.1, IP Address:0:0:0:0:0:0:0:1, IP Address:FD00:10:96:0:0:0:0:1, IP Address:0:0:0:0:0:FFFF:A01:203');
+  t.ok(leaf.checkIP('10.96.0.1'), 'node:crypto matches the IPv4 address');
+  t.ok(leaf.checkIP('::1'), 'and the IPv6 one');
+  t.notOk(leaf.checkIP('10.96.0.2'), 'and no other');
+  t.throws(() => authority.issue(key.publicKey, { ipAddresses: ['10.0.0.256'] }, HOUR), /IP address "10\.0\.0\.256" is not an IPv4 or IPv6 address/);
+  t.end();
+});
+
 t.test('a leaf lifetime under 10 minutes is refused at construction', (t) => {
   const issuer = createRoot({ trustDomain: TD, now: NOW });
   t.throws(() => new CertificateAuthority({ issuer, bundle: [issuer.root] }, { trustDomain: TD, leafLifetimeMs: 9 * MINUTE }), new RangeError('leaf lifetime must be at least 10 minutes'));

@@ -19,6 +19,7 @@ export interface CertificateTemplate {
   readonly pathLength?: number;
   readonly uris?: readonly string[];
   readonly dnsNames?: readonly string[];
+  readonly ipAddresses?: readonly string[];
   /**
    * The exact SubjectPublicKeyInfo DER of `publicKey` when the caller already has it (a CSR carries it):
    * exporting a key through OpenSSL costs as much as an ECDSA signature, and it would be done twice.
@@ -115,8 +116,11 @@ export function signCertificate(template: CertificateTemplate, issuer: SigningIs
   if (!template.isCa) extensions.push(extension(OID.extKeyUsage, false, a.seq([a.oid(OID.serverAuth), a.oid(OID.clientAuth)])));
   const uris = template.uris ?? [];
   const dnsNames = template.dnsNames ?? [];
+  const ipAddresses = template.ipAddresses ?? [];
   // RFC 5280 §4.2.1.6: with an empty subject the SAN carries the identity and must be critical.
-  if (uris.length > 0 || dnsNames.length > 0) extensions.push(extension(OID.subjectAltName, emptySubject, generalNames(uris, dnsNames)));
+  if (uris.length > 0 || dnsNames.length > 0 || ipAddresses.length > 0) {
+    extensions.push(extension(OID.subjectAltName, emptySubject, generalNames(uris, dnsNames, ipAddresses)));
+  }
   const spkiDer = template.spkiDer ?? template.publicKey.export({ type: 'spki', format: 'der' });
   extensions.push(extension(OID.subjectKeyIdentifier, false, a.octets(keyIdentifier(spkiDer))));
   extensions.push(extension(OID.authorityKeyIdentifier, false, a.seq([a.implicitPrimitive(0, issuer.keyIdentifier)])));

@@ -4,6 +4,7 @@
  * signatures via node:crypto.
  */
 import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { isIP } from 'node:net';
 import * as a from './asn1.js';
 import { digestOfSignatureOid, describeKey, keyTypeOf, signatureAlgorithm, type KeyType } from './keys.js';
 import { pemDecodeAll, pemEncode } from './pem.js';
@@ -82,12 +83,49 @@ function quoted(value: string, max = 200): string {
  * outside ASCII is refused with a {@link CsrError} (it would otherwise be written as Latin-1 bytes, or
  * mangled).
  */
-export function generalNames(uris: readonly string[], dnsNames: readonly string[]): a.Asn1 {
+export function generalNames(uris: readonly string[], dnsNames: readonly string[], ipAddresses: readonly string[] = []): a.Asn1 {
   const ia5 = (kind: string, value: string): string => {
     if (!isIa5(value)) throw new CsrError(`${kind} ${quoted(value)} has characters outside ASCII (an IA5String); percent-encode or punycode it`);
     return value;
   };
-  return a.seq([...dnsNames.map((name) => a.implicitPrimitive(2, ia5('DNS name', name))), ...uris.map((uri) => a.implicitPrimitive(6, ia5('URI', uri)))]);
+  return a.seq([
+    ...dnsNames.map((name) => a.implicitPrimitive(2, ia5('DNS name', name))),
+    ...uris.map((uri) => a.implicitPrimitive(6, ia5('URI', uri))),
+    ...ipAddresses.map((ip) => a.implicitPrimitive(7, ipBytes(ip))),
+  ]);
+}
+
+/** The 4 or 16 octets of an IPv4 or IPv6 address (an iPAddress GeneralName). */
+function ipBytes(ip: string): Uint8Array {
+  const family = isIP(ip);
+  if (family === 0) throw new CsrError(`IP address ${quoted(ip)} is not an IPv4 or IPv6 address`);
+  return family === 4 ? Uint8Array.from(ip.split('.').map(Number)) : ipv6Bytes(ip);
+}
+
+/** Expands a valid IPv6 address (`::` allowed, an embedded IPv4 tail too) to 16 octets. */
+function ipv6Bytes(text: string): Uint8Array {
+  const [head = '', tail] = text.split('::') as [string, string | undefined];
+  const groups = (part: string): number[] => {
+    if (part === '') return [];
+    const out: number[] = [];
+    for (const g of part.split(':')) {
+      if (g.includes('.')) {
+        const [b0 = 0, b1 = 0, b2 = 0, b3 = 0] = g.split('.').map(Number);
+        out.push((b0 << 8) | b1, (b2 << 8) | b3);
+      } else out.push(parseInt(g, 16));
+    }
+    return out;
+  };
+  const h = groups(head);
+  const t = tail === undefined ? [] : groups(tail);
+  const fill = tail === undefined ? [] : new Array<number>(8 - h.length - t.length).fill(0);
+  const all = [...h, ...fill, ...t];
+  const out = new Uint8Array(16);
+  all.forEach((g, i) => {
+    out[i * 2] = g >> 8;
+    out[i * 2 + 1] = g & 0xff;
+  });
+  return out;
 }
 
 /** Reads GeneralNames (the DER inside a subjectAltName extension's OCTET STRING). */
