@@ -10,7 +10,7 @@ export BASH_ENV := $(CURDIR)/scripts/env.sh
 MAKEFLAGS += --no-print-directory
 .DEFAULT_GOAL := build
 
-PACKAGES := shared ca proxy controller e2e bench
+PACKAGES := shared ca proxy controller dev e2e bench
 BIN := node_modules/.bin
 
 # Every `bench-<name>:` rule in this file; `make bench` runs them all in order.

@@ -1,0 +1,252 @@
+/**
+ * The local cluster's Kubernetes API over HTTPS: bearer-token authentication, discovery, and for every served
+ * resource get, list, watch, create, update, patch, delete and deletecollection, answering errors with Status
+ * objects as the real API server does. The semantics live in objects.ts and watch.ts; this module is HTTP only.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Logger } from '@loom/shared/runtime';
+import { coreVersions, group, groupList, resourceList, versionInfo } from './discovery.js';
+import { PATCH_CONTENT_TYPES, type Objects, type PropagationPolicy } from './objects.js';
+import { parsePath, type ResourcePath } from './paths.js';
+import { apiVersionOf, type ResourceType } from './registry.js';
+import { ApiError, badRequest, statusOf, success } from './status.js';
+import { serveWatch } from './watch.js';
+
+/** Request bodies larger than this are refused (413), as Kubernetes limits them to about 3 MiB. */
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+export interface ApiServerOptions {
+  readonly objects: Objects;
+  readonly log: Logger;
+  /** Serving certificate chain and key (PEM). */
+  readonly tls: { readonly certPem: string; readonly keyPem: string };
+  /** Bearer tokens with full access (the kubeconfig's). */
+  readonly adminTokens: readonly string[];
+  /** Further token checks (ServiceAccount tokens); returns the user name, or null. */
+  readonly authenticate?: (token: string) => string | null;
+  /** How often watches that asked for bookmarks get one. */
+  readonly bookmarkIntervalMs?: number;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function send(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache, private' });
+  res.end(text);
+}
+
+const JSON_TYPES = new Set(['', 'application/json', ...Object.keys(PATCH_CONTENT_TYPES)]);
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const type = mediaType(req.headers['content-type']);
+  if (!JSON_TYPES.has(type)) {
+    req.resume();
+    throw new ApiError(415, 'UnsupportedMediaType', `the local cluster reads JSON request bodies only, not ${type} (kubectl create <kind> sends protobuf; use kubectl create -f or apply)`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new ApiError(413, 'RequestEntityTooLarge', `the request body is larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw badRequest(`the request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+const mediaType = (header: string | undefined): string => (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+
+export class ApiServer {
+  readonly #options: ApiServerOptions;
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+  readonly #watches = new Set<() => void>();
+
+  constructor(options: ApiServerOptions) {
+    this.#options = options;
+    this.#server = createServer({ cert: options.tls.certPem, key: options.tls.keyPem, minVersion: 'TLSv1.2' }, (req, res) => {
+      this.#handle(req, res).catch((err: unknown) => this.#fail(req, res, err));
+    });
+    this.#server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.on('close', () => this.#sockets.delete(socket));
+    });
+    this.#server.on('tlsClientError', (err: Error) => options.log.debug({ event: 'api.tls_error', reason: err.message }, 'TLS handshake failed'));
+  }
+
+  /** Listens on `host:port` (0: any free port); resolves with the port. */
+  async listen(host: string, port: number): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#server.on('error', (err: Error) => this.#options.log.error({ event: 'api.server_error', reason: err.message }, 'API server error'));
+    return (this.#server.address() as AddressInfo).port;
+  }
+
+  /** Stops listening, ends every watch and closes every connection. */
+  async close(): Promise<void> {
+    for (const stop of this.#watches) stop();
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const socket of this.#sockets) socket.destroy();
+    await closed;
+  }
+
+  #fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    const error = err instanceof ApiError ? err : new ApiError(500, 'InternalError', `internal error: ${(err as Error).message}`);
+    if (error.code >= 500) this.#options.log.error({ event: 'api.internal_error', method: req.method, path: req.url, reason: error.message }, 'request failed');
+    else this.#options.log.debug({ event: 'api.refused', method: req.method, path: req.url, code: error.code, reason: error.message }, 'request refused');
+    if (res.headersSent) res.destroy();
+    else send(res, error.code, statusOf(error));
+  }
+
+  #authenticated(req: IncomingMessage): boolean {
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const token = match?.[1];
+    if (token === undefined) return false;
+    if (this.#options.adminTokens.some((t) => sameToken(t, token))) return true;
+    return this.#options.authenticate?.(token) != null;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://api.invalid');
+    if (!this.#authenticated(req)) {
+      send(res, 401, statusOf(new ApiError(401, 'Unauthorized', 'Unauthorized')));
+      return;
+    }
+    const path = url.pathname;
+    if (path === '/version') return send(res, 200, versionInfo());
+    if (path === '/healthz' || path === '/livez' || path === '/readyz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      return;
+    }
+    const parsed = parsePath(path);
+    const registry = this.#options.objects.registry;
+    if (parsed.kind === 'discovery') {
+      if (req.method !== 'GET') throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+      let doc: Record<string, unknown> | undefined;
+      if (parsed.legacy && parsed.version === undefined) doc = coreVersions(req.socket.localAddress === undefined ? '' : `${req.socket.localAddress}:${req.socket.localPort ?? ''}`);
+      else if (parsed.group === undefined) doc = groupList(registry);
+      else if (parsed.version === undefined) doc = group(registry, parsed.group);
+      else doc = resourceList(registry, parsed.group, parsed.version);
+      if (doc === undefined) throw notServed();
+      return send(res, 200, doc);
+    }
+    if (parsed.kind === 'other') throw notServed();
+    const type = registry.find(parsed.path.group, parsed.path.version, parsed.path.plural);
+    if (type === undefined) throw notServed();
+    await this.#resource(req, res, url, type, parsed.path);
+  }
+
+  async #resource(req: IncomingMessage, res: ServerResponse, url: URL, type: ResourceType, path: ResourcePath): Promise<void> {
+    const objects = this.#options.objects;
+    const query = url.searchParams;
+    const ns = type.namespaced ? path.namespace : undefined;
+    if (!type.namespaced && path.namespace !== undefined) throw notServed();
+    const dryRun = query.getAll('dryRun').includes('All');
+    const selection = {
+      ...(query.has('labelSelector') ? { labelSelector: query.get('labelSelector') ?? '' } : {}),
+      ...(query.has('fieldSelector') ? { fieldSelector: query.get('fieldSelector') ?? '' } : {}),
+    };
+    const method = req.method ?? 'GET';
+    if (type.createOnly === true && method !== 'POST') throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+    if (path.subresource !== undefined && !(path.subresource === 'status' && type.status)) throw notServed();
+    const name = path.name;
+    switch (method) {
+      case 'GET': {
+        if (name !== undefined) return send(res, 200, objects.get(type, ns, name));
+        if (path.watchPrefix || query.get('watch') === 'true' || query.get('watch') === '1') {
+          const stop = serveWatch(req, res, {
+            objects,
+            type,
+            namespace: ns,
+            selection,
+            resourceVersion: query.get('resourceVersion') ?? '',
+            bookmarks: query.get('allowWatchBookmarks') === 'true',
+            sendInitialEvents: query.get('sendInitialEvents') === 'true',
+            timeoutSeconds: Number(query.get('timeoutSeconds') ?? '0'),
+            bookmarkIntervalMs: this.#options.bookmarkIntervalMs ?? 5_000,
+            log: this.#options.log,
+          });
+          this.#watches.add(stop);
+          res.on('close', () => this.#watches.delete(stop));
+          return;
+        }
+        const { items, resourceVersion } = objects.list(type, ns, selection);
+        return send(res, 200, { kind: type.listKind, apiVersion: apiVersionOf(type.group, type.version), metadata: { resourceVersion }, items });
+      }
+      case 'POST': {
+        if (name !== undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+        const body = await readBody(req);
+        const created = objects.create(type, ns, body, dryRun);
+        this.#options.log.info({ event: 'api.created', resource: type.plural, namespace: ns, name: created.metadata.name }, 'created');
+        return send(res, 201, created);
+      }
+      case 'PUT': {
+        if (name === undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+        const body = await readBody(req);
+        return send(res, 200, objects.update(type, ns, name, body, path.subresource, dryRun));
+      }
+      case 'PATCH': {
+        if (name === undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+        const contentType = mediaType(req.headers['content-type']);
+        const patchType = PATCH_CONTENT_TYPES[contentType];
+        if (patchType === undefined) {
+          throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_CONTENT_TYPES).join(', ')}`);
+        }
+        const body = await readBody(req);
+        return send(res, 200, objects.patch(type, ns, name, patchType, body, path.subresource, dryRun));
+      }
+      case 'DELETE': {
+        const body = await readBody(req);
+        const options = deleteOptions(body, query);
+        if (name === undefined) {
+          const gone = objects.deleteCollection(type, ns, selection, options.propagation);
+          return send(res, 200, { kind: type.listKind, apiVersion: apiVersionOf(type.group, type.version), metadata: {}, items: gone });
+        }
+        const gone = objects.delete(type, ns, name, { ...options, dryRun });
+        this.#options.log.info({ event: 'api.deleted', resource: type.plural, namespace: ns, name }, 'deleted');
+        return send(res, 200, type.kind === 'Namespace' || type.status ? gone : success({ name, group: type.group, kind: type.plural }));
+      }
+      default:
+        throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    }
+  }
+}
+
+const notServed = (): ApiError => new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+
+const PROPAGATION = new Set(['Background', 'Foreground', 'Orphan']);
+
+function deleteOptions(body: unknown, query: URLSearchParams): { propagation?: PropagationPolicy; uid?: string; resourceVersion?: string } {
+  const fromBody = isRecord(body) ? body : {};
+  const propagation = query.get('propagationPolicy') ?? fromBody['propagationPolicy'] ?? (fromBody['orphanDependents'] === true ? 'Orphan' : undefined);
+  if (propagation !== undefined && (typeof propagation !== 'string' || !PROPAGATION.has(propagation))) {
+    throw badRequest(`propagationPolicy: Unsupported value: ${JSON.stringify(propagation)}: supported values: "Background", "Foreground", "Orphan"`);
+  }
+  const pre = isRecord(fromBody['preconditions']) ? fromBody['preconditions'] : {};
+  return {
+    ...(typeof propagation === 'string' ? { propagation: propagation as PropagationPolicy } : {}),
+    ...(typeof pre['uid'] === 'string' ? { uid: pre['uid'] } : {}),
+    ...(typeof pre['resourceVersion'] === 'string' ? { resourceVersion: pre['resourceVersion'] } : {}),
+  };
+}

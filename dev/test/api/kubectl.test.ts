@@ -1,0 +1,203 @@
+/**
+ * The local API server against the real kubectl (/usr/bin/kubectl or the one on PATH): version and discovery,
+ * apply (create, then configure with a three-way strategic merge patch), get in every output kubectl users reach
+ * for, label, delete with cascading, watches (`get -w`), errors as kubectl prints them, and `get --raw`.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '@loom/shared/runtime';
+import t, { type Test } from 'tap';
+import { startLocalApi } from '../../src/api/local.js';
+
+const KUBECTL = process.env['KUBECTL'] ?? 'kubectl';
+
+function kubectlMissing(): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile(KUBECTL, ['version', '--client', '-o', 'json'], { timeout: 10_000 }, (err) => resolve(err === null ? null : `kubectl is not available: ${err.message}`));
+  });
+}
+
+const missing = await kubectlMissing();
+if (missing !== null) {
+  t.plan(0, missing);
+} else {
+  const dir = await mkdtemp(join(tmpdir(), 'loom-dev-kubectl-'));
+  const api = await startLocalApi({ name: 'test', host: '127.0.0.1', log: silentLogger(), bookmarkIntervalMs: 200 });
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  await writeFile(kubeconfigPath, api.kubeconfig, { mode: 0o600 });
+  t.teardown(async () => {
+    await api.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const env = { ...process.env, KUBECONFIG: kubeconfigPath, HOME: dir };
+
+  interface Run {
+    code: number;
+    stdout: string;
+    stderr: string;
+  }
+  const kubectl = (args: readonly string[], input?: string): Promise<Run> =>
+    new Promise((resolve) => {
+      const child = execFile(KUBECTL, [...args], { env, timeout: 30_000 }, (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+        resolve({ code, stdout, stderr });
+      });
+      if (input !== undefined) child.stdin?.end(input);
+    });
+  const ok = async (t: Test, args: readonly string[], input?: string): Promise<string> => {
+    const r = await kubectl(args, input);
+    t.equal(r.code, 0, `kubectl ${args.join(' ')} succeeds${r.stderr === '' ? '' : `: ${r.stderr.trim()}`}`);
+    return r.stdout;
+  };
+
+  // kubectl apply validates on the client from OpenAPI unless the server validates (fieldValidation), which it
+  // learns from /openapi/v3; the local API serves no OpenAPI yet, so apply runs with --validate=false for now.
+  const APPLY = ['apply', '--validate=false', '-f', '-'];
+
+  const manifests = (image: string, extraEnv: string): string => `
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: shop
+  labels: {app: web, tier: front}
+data:
+  greeting: hello
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+  labels: {app: web}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: app
+        image: ${image}
+        command: ["/bin/sleep", "infinity"]
+        env:
+        - name: MODE
+          value: demo
+${extraEnv}
+`;
+
+  t.test('version and discovery', async (t) => {
+    const version = JSON.parse(await ok(t, ['version', '-o', 'json'])) as { serverVersion?: { major: string; minor: string } };
+    t.strictSame([version.serverVersion?.major, version.serverVersion?.minor], ['1', '32']);
+    const resources = await ok(t, ['api-resources', '--no-headers']);
+    for (const line of ['pods ', 'deployments ', 'endpointslices ', 'customresourcedefinitions ', 'mutatingwebhookconfigurations ']) t.match(resources, line);
+    t.match(await ok(t, ['get', 'namespaces', '-o', 'name']), /namespace\/default\nnamespace\/kube-node-lease\nnamespace\/kube-public\nnamespace\/kube-system/);
+  });
+
+  t.test('apply creates, apply again configures (strategic merge for built-ins), get shows it', async (t) => {
+    const first = await ok(t, APPLY, manifests('web:1', '        - name: DEBUG\n          value: "1"'));
+    t.match(first, /namespace\/shop created/);
+    t.match(first, /configmap\/settings created/);
+    t.match(first, /deployment.apps\/web created/);
+    t.equal(await ok(t, ['get', 'configmap', 'settings', '-n', 'shop', '-o', 'jsonpath={.data.greeting}']), 'hello');
+    const second = await ok(t, APPLY, manifests('web:2', ''));
+    t.match(second, /namespace\/shop unchanged/);
+    t.match(second, /configmap\/settings unchanged/);
+    t.match(second, /deployment.apps\/web configured/);
+    const deployment = JSON.parse(await ok(t, ['get', 'deploy', 'web', '-n', 'shop', '-o', 'json'])) as {
+      metadata: { generation: number; uid: string };
+      spec: { template: { spec: { containers: { image: string; env: { name: string }[] }[] } } };
+    };
+    const container = deployment.spec.template.spec.containers[0];
+    t.equal(container?.image, 'web:2', 'the image changed');
+    t.strictSame(
+      container?.env.map((e) => e.name),
+      ['MODE'],
+      'the env var removed from the manifest is gone, the other kept',
+    );
+    t.equal(deployment.metadata.generation, 2, 'a spec change bumps the generation');
+  });
+
+  t.test('get, label and selectors', async (t) => {
+    await ok(t, ['label', 'configmap', 'settings', '-n', 'shop', 'tier-', 'owner=alice']);
+    t.match(await ok(t, ['get', 'cm', '-n', 'shop', '-l', 'owner=alice', '-o', 'name']), 'configmap/settings');
+    t.equal(await ok(t, ['get', 'cm', '-n', 'shop', '-l', 'tier', '-o', 'name']), '', 'the removed label selects nothing');
+    t.match(await ok(t, ['get', 'cm', '-A', '--field-selector', 'metadata.name=settings', '-o', 'name']), 'configmap/settings');
+    const table = await ok(t, ['get', 'cm', '-n', 'shop']);
+    t.match(table, /^NAME\s+/);
+    t.match(table, /\nsettings\s/);
+  });
+
+  t.test('errors read as kubectl users know them', async (t) => {
+    const notFound = await kubectl(['get', 'pod', 'nope', '-n', 'shop']);
+    t.equal(notFound.code, 1);
+    t.match(notFound.stderr, 'Error from server (NotFound): pods "nope" not found');
+    const configMap = (name: string, namespace: string): string => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace } });
+    const create = ['create', '--validate=false', '-f', '-'];
+    const exists = await kubectl(create, configMap('settings', 'shop'));
+    t.match(exists.stderr, 'Error from server (AlreadyExists): error when creating "STDIN": configmaps "settings" already exists');
+    const noNs = await kubectl(create, configMap('x', 'missing'));
+    t.match(noNs.stderr, 'Error from server (NotFound): error when creating "STDIN": namespaces "missing" not found');
+    const badName = await kubectl(create, configMap('Bad_Name', 'shop'));
+    t.match(badName.stderr, /The ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/);
+  });
+
+  t.test('a protobuf body (kubectl create <kind> sends one) is refused with a message saying what to use', async (t) => {
+    const r = await kubectl(['create', 'configmap', 'proto', '-n', 'shop']);
+    t.equal(r.code, 1);
+    t.match(r.stderr, 'the local cluster reads JSON request bodies only, not application/vnd.kubernetes.protobuf');
+  });
+
+  t.test('get -w streams changes as they happen', async (t) => {
+    const watcher = spawn(KUBECTL, ['get', 'configmaps', '-n', 'shop', '-w', '-o', 'name'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    t.teardown(() => {
+      watcher.kill();
+    });
+    let out = '';
+    watcher.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const seen = async (text: string): Promise<void> => {
+      const until = Date.now() + 15_000;
+      while (!out.includes(text)) {
+        if (Date.now() > until) throw new Error(`kubectl get -w did not print ${text}; it printed ${JSON.stringify(out)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await seen('configmap/settings');
+    await ok(t, APPLY, JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'later', namespace: 'shop' } }));
+    await seen('configmap/later');
+    t.pass('an object created while watching arrives');
+  });
+
+  t.test('delete cascades to owned objects; deleting a namespace deletes what is in it', async (t) => {
+    const owner = JSON.parse(await ok(t, ['get', 'cm', 'settings', '-n', 'shop', '-o', 'json'])) as { metadata: { uid: string } };
+    const owned = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: owned
+  namespace: shop
+  ownerReferences:
+  - {apiVersion: v1, kind: ConfigMap, name: settings, uid: ${owner.metadata.uid}}
+`;
+    await ok(t, APPLY, owned);
+    t.match(await ok(t, ['delete', 'configmap', 'settings', '-n', 'shop']), 'configmap "settings" deleted');
+    const gone = await kubectl(['get', 'configmap', 'owned', '-n', 'shop']);
+    t.match(gone.stderr, 'configmaps "owned" not found', 'the owned object went with its owner');
+    t.match(await ok(t, ['delete', 'namespace', 'shop']), 'namespace "shop" deleted');
+    t.equal(await ok(t, ['get', 'deploy', '-A', '-o', 'name']), '', 'nothing of the namespace is left');
+  });
+
+  t.test('get --raw reaches the API paths', async (t) => {
+    const list = JSON.parse(await ok(t, ['get', '--raw', '/api/v1/namespaces'])) as { kind: string; items: unknown[] };
+    t.equal(list.kind, 'NamespaceList');
+    t.equal(list.items.length, 4);
+  });
+}
