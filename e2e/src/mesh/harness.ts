@@ -172,39 +172,31 @@ export class Mesh {
   }
 
   /** Waits until the pod's proxy answers 200 on /ready (certificate held, first policy applied). */
-  async waitReady(pod: MeshPod, timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let last = '';
-    while (Date.now() < deadline) {
-      if (pod.proxy !== null && pod.proxy.child.exitCode !== null) throw new Error(`proxy of ${pod.name} exited with ${pod.proxy.child.exitCode}`);
-      try {
-        const r = await this.admin(pod, '/ready');
-        if (r.status === 200) return;
-        last = `${r.status} ${r.body.trim()}`;
-      } catch (err) {
-        last = (err as Error).message;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`proxy of ${pod.name} not ready within ${timeoutMs} ms: ${last}`);
+  waitReady(pod: MeshPod, timeoutMs = 30_000): Promise<void> {
+    return this.#waitAdmin(pod, timeoutMs, (r) => r.status === 200, 'not ready');
   }
 
   /** Waits until the pod's proxy holds a certificate (`/ready` no longer names the identity as missing). */
-  async waitCertified(pod: MeshPod, timeoutMs = 30_000): Promise<void> {
+  waitCertified(pod: MeshPod, timeoutMs = 30_000): Promise<void> {
+    return this.#waitAdmin(pod, timeoutMs, (r) => r.status === 200 || !r.body.includes('- identity:'), 'holds no certificate');
+  }
+
+  /** Polls the proxy's `/ready` every 100 ms until `done` holds; fails early when the proxy exits. */
+  async #waitAdmin(pod: MeshPod, timeoutMs: number, done: (r: { status: number; body: string }) => boolean, failure: string): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < deadline) {
       if (pod.proxy !== null && pod.proxy.child.exitCode !== null) throw new Error(`proxy of ${pod.name} exited with ${pod.proxy.child.exitCode}`);
       try {
         const r = await this.admin(pod, '/ready');
-        if (r.status === 200 || !r.body.includes('- identity:')) return;
+        if (done(r)) return;
         last = `${r.status} ${r.body.trim()}`;
       } catch (err) {
         last = (err as Error).message;
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`proxy of ${pod.name} holds no certificate within ${timeoutMs} ms: ${last}`);
+    throw new Error(`proxy of ${pod.name} ${failure} within ${timeoutMs} ms: ${last}`);
   }
 
   pod(name: string): MeshPod {

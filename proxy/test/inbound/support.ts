@@ -29,13 +29,18 @@ import { credentialsFromPem } from '../../src/identity/credentials.js';
 import { CredentialHolder } from '../../src/identity/holder.js';
 import { checkPeerIdentity } from '../../src/identity/tls.js';
 import { createInbound, type InboundProxy, type InboundProxyOptions } from '../../src/inbound/index.js';
-import { proxyMetrics } from '../../src/metrics/families.js';
+import { proxyMetrics, type ProxyMetrics } from '../../src/metrics/families.js';
+import type { Logger } from '@loom/shared/runtime';
 import { prepareSnapshot, PolicyStore } from '../../src/policy/snapshot.js';
 import type { Runtime } from '../../src/runtime.js';
 import type { SocketAddress } from '../../src/transport/orig-dst.js';
 import { collectLogs, type LogRecord } from '../identity/support.js';
 import { NEVER_SHED, type LoadShedder } from '../../src/overload.js';
 import { waitFor } from '../support/wait.js';
+import { allow, testPolicy } from '../support/policy.js';
+import { InboundAuthz } from '../../src/inbound/authorize.js';
+import { EstablishedConnections } from '../../src/inbound/established.js';
+import { connectPlain } from '../../src/transport/connect.js';
 
 export { freePort, within } from '../support/wait.js';
 export { listenOn } from '../support/listen.js';
@@ -398,4 +403,33 @@ export async function rawExchange(t: Test, port: number, data: string | Buffer, 
   socket.write(data);
   if (options.endAfterMs !== undefined) setTimeout(() => socket.end(), options.endAfterMs).unref();
   return (await closed).received;
+}
+
+/**
+ * The pieces of the inbound path that re-authorize established connections, over a policy allowing unmeshed
+ * clients, and a `dial` that first changes the policy to one allowing only {@link WEB}: a connection authorized
+ * as it arrived is revoked while its application connection opens.
+ */
+export interface RevokingInbound {
+  readonly logger: Logger;
+  readonly records: LogRecord[];
+  readonly metrics: ProxyMetrics;
+  readonly authz: InboundAuthz;
+  readonly established: EstablishedConnections;
+  readonly dial: (port: number) => Promise<Socket>;
+}
+
+export function revokedWhileDialing(): RevokingInbound {
+  const store = new PolicyStore();
+  store.apply(prepareSnapshot(testPolicy({ identity: API, mesh: { allowUnmeshed: true } })));
+  const { logger, records } = collectLogs();
+  const metrics = proxyMetrics(new Registry());
+  const authz = new InboundAuthz(store, metrics, logger);
+  const established = new EstablishedConnections(authz, logger);
+  store.onChange((next) => established.reauthorize(next));
+  const dial = (port: number): Promise<Socket> => {
+    store.apply(prepareSnapshot(testPolicy({ identity: API, authorizations: [allow({ sources: [WEB] })] })));
+    return connectPlain('127.0.0.1', port, 1_000);
+  };
+  return { logger, records, metrics, authz, established, dial };
 }

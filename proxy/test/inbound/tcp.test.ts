@@ -7,17 +7,11 @@
  */
 import { once } from 'node:events';
 import { connect as netConnect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { Registry } from 'prom-client';
 import t, { type Test } from 'tap';
-import { InboundAuthz } from '../../src/inbound/authorize.js';
 import { InboundConnection } from '../../src/inbound/connection.js';
-import { EstablishedConnections } from '../../src/inbound/established.js';
 import { forwardTcp } from '../../src/inbound/tcp.js';
-import { proxyMetrics } from '../../src/metrics/families.js';
-import { prepareSnapshot, PolicyStore } from '../../src/policy/snapshot.js';
-import { connectPlain } from '../../src/transport/connect.js';
 import { allow, testPolicy } from '../support/policy.js';
-import { API, closeOf, collectLogs, freePort, listenOn, meshConnect, plainConnect, roundTrip, startEchoApp, startInbound, until, WEB } from './support.js';
+import { API, closeOf, freePort, listenOn, meshConnect, plainConnect, revokedWhileDialing, roundTrip, startEchoApp, startInbound, until, WEB } from './support.js';
 
 const policyFor = (options: Parameters<typeof testPolicy>[0] = {}): ReturnType<typeof testPolicy> => testPolicy({ identity: API, ...options });
 const tcpRoute = { kind: 'TCPRoute', namespace: 'shop', name: 'db' } as const;
@@ -214,20 +208,10 @@ async function socketPair(t: Test): Promise<{ client: Socket; server: Socket }> 
 
 t.test('a policy change while the application connection is opening applies to it: the connection is reset', async (t) => {
   const app = await startEchoApp(t);
-  const store = new PolicyStore();
-  store.apply(prepareSnapshot(policyFor({ mesh: { allowUnmeshed: true } })));
-  const { logger, records } = collectLogs();
-  const metrics = proxyMetrics(new Registry());
-  const authz = new InboundAuthz(store, metrics, logger);
-  const established = new EstablishedConnections(authz, logger);
-  store.onChange((next) => established.reauthorize(next));
+  // The connection was authorized; the policy changes before the application connection is up.
+  const { logger, records, metrics, authz, established, dial } = revokedWhileDialing();
   const { client, server } = await socketPair(t);
   const conn = new InboundConnection({ raw: server, port: app.port, peer: '127.0.0.1:1', identity: null, tls: false, carried: 'opaque' }, metrics);
-  // The connection was authorized; the policy changes before the application connection is up.
-  const dial = (port: number): Promise<Socket> => {
-    store.apply(prepareSnapshot(policyFor({ authorizations: [allow({ sources: [WEB] })] })));
-    return connectPlain('127.0.0.1', port, 1_000);
-  };
   const closed = closeOf(client);
   const served = forwardTcp(conn, server, { dial, idleTimeoutMs: 0, authz, established, log: logger });
   await until(() => client.closed, 'the client connection to be closed (it was revoked while connecting)');

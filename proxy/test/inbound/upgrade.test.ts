@@ -7,17 +7,11 @@
 import { once } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
-import { Registry } from 'prom-client';
 import t from 'tap';
-import { InboundAuthz } from '../../src/inbound/authorize.js';
 import { InboundConnection } from '../../src/inbound/connection.js';
-import { EstablishedConnections } from '../../src/inbound/established.js';
 import { openTunnel } from '../../src/inbound/upgrade.js';
-import { proxyMetrics } from '../../src/metrics/families.js';
-import { prepareSnapshot, PolicyStore } from '../../src/policy/snapshot.js';
-import { connectPlain } from '../../src/transport/connect.js';
 import { allow, httpRoute, testPolicy } from '../support/policy.js';
-import { API, closeOf, collectLogs, listenOn, meshConnect, roundTrip, startH1App, startInbound, until, WEB } from './support.js';
+import { API, closeOf, listenOn, meshConnect, revokedWhileDialing, roundTrip, startH1App, startInbound, until, WEB } from './support.js';
 
 const policyFor = (options: Parameters<typeof testPolicy>[0] = {}): ReturnType<typeof testPolicy> => testPolicy({ identity: API, ...options });
 
@@ -107,18 +101,8 @@ t.test('CONNECT: authorized on its authority-form target, then a tunnel to the a
 
 t.test('a policy change while the tunnel connects to the application applies to it: the tunnel is reset', async (t) => {
   const app = await startH1App(t);
-  const store = new PolicyStore();
-  store.apply(prepareSnapshot(policyFor({ mesh: { allowUnmeshed: true } })));
-  const { logger, records } = collectLogs();
-  const metrics = proxyMetrics(new Registry());
-  const authz = new InboundAuthz(store, metrics, logger);
-  const established = new EstablishedConnections(authz, logger);
-  store.onChange((next) => established.reauthorize(next));
   // The tunnel is authorized; the policy changes before the application connection is up.
-  const dial = (port: number): Promise<Socket> => {
-    store.apply(prepareSnapshot(policyFor({ authorizations: [allow({ sources: [WEB] })] })));
-    return connectPlain('127.0.0.1', port, 1_000);
-  };
+  const { logger, records, metrics, authz, established, dial } = revokedWhileDialing();
   // A node:http server parses the upgrade request as the inbound proxy's does, and hands it to openTunnel.
   const front = createHttpServer();
   let served: Promise<void> = Promise.resolve();
