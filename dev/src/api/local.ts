@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@loom/shared/runtime';
+import { Api } from './api.js';
 import { kubeconfig } from './kubeconfig.js';
 import { NAMESPACE, Objects } from './objects.js';
 import { Registry } from './registry.js';
@@ -48,7 +49,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
   const tls = servingMaterial([options.host, ...(options.extraAddresses ?? [])]);
   const token = randomBytes(32).toString('base64url');
   const server = new ApiServer({
-    objects,
+    api: new Api(objects),
     log: options.log,
     tls: { certPem: tls.certPem, keyPem: tls.keyPem },
     adminTokens: [token],

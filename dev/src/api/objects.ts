@@ -33,7 +33,18 @@ export const PATCH_CONTENT_TYPES: Readonly<Record<string, PatchType>> = {
 
 export type PropagationPolicy = 'Background' | 'Foreground' | 'Orphan';
 
+/**
+ * What the API server does per kind besides storage (Kubernetes' REST strategies): `prepare` fills in defaults on
+ * create and update (before admission webhooks see the object), `validate` refuses what may not be stored (after
+ * them). Both throw {@link ApiError}; `previous` is the stored object on update.
+ */
+export interface Strategy {
+  prepare?(type: ResourceType, object: KubeObject, previous: KubeObject | undefined): void;
+  validate?(type: ResourceType, object: KubeObject, previous: KubeObject | undefined): void;
+}
+
 export interface ObjectsOptions {
+  readonly strategy?: Strategy;
   readonly now?: () => number;
   readonly random?: () => number;
   readonly uid?: () => string;
@@ -49,6 +60,7 @@ export class Objects {
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #uid: () => string;
+  readonly #strategy: Strategy;
 
   constructor(store: Store, registry: Registry, options: ObjectsOptions = {}) {
     this.store = store;
@@ -56,6 +68,7 @@ export class Objects {
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#uid = options.uid ?? randomUUID;
+    this.#strategy = options.strategy ?? {};
   }
 
   /** The selector of a list, watch or deletecollection; 400 for a malformed or unsupported one. */
@@ -90,7 +103,8 @@ export class Objects {
 
   /** An object as served in `type`'s version (apiVersion and kind set). */
   #served(type: ResourceType, object: KubeObject): KubeObject {
-    object['apiVersion'] = apiVersionOf(type.group, type.version);
+    // Webhook-converted custom resources keep their stored version; api.ts converts them.
+    if (type.webhookConversion !== true || typeof object['apiVersion'] !== 'string') object['apiVersion'] = apiVersionOf(type.group, type.version);
     object['kind'] = type.kind;
     return object;
   }
@@ -130,6 +144,15 @@ export class Objects {
 
   /** Creates an object (POST). `dryRun`: everything but storing it. */
   create(type: ResourceType, namespace: string | undefined, body: unknown, dryRun = false): KubeObject {
+    const object = this.prepareCreate(type, namespace, body);
+    return this.commitCreate(type, object, dryRun);
+  }
+
+  /**
+   * A new object as it would be stored: names (generateName), namespace, UID, timestamps, generation, defaults.
+   * Nothing is stored; admission may change it before {@link commitCreate}.
+   */
+  prepareCreate(type: ResourceType, namespace: string | undefined, body: unknown): KubeObject {
     if (type.createOnly === true) throw badRequest(`${type.kind} is not stored`);
     const object = this.#body(type, body);
     const meta = object.metadata;
@@ -141,8 +164,7 @@ export class Objects {
     const problems = nameProblems(type.kind, meta.name);
     if (problems.length > 0) throw invalid(type.kind, type, meta.name, problems.map((p) => ({ field: 'metadata.name', message: `Invalid value: "${meta.name}": ${p}` })));
     this.#checkNamespace(type, object, namespace);
-    const key = storageKey(type);
-    if (this.store.get(key, meta.namespace, meta.name) !== undefined) throw alreadyExists(type, meta.name);
+    if (this.store.get(storageKey(type), meta.namespace, meta.name) !== undefined) throw alreadyExists(type, meta.name);
     meta.uid = this.#uid();
     meta['creationTimestamp'] = timestamp(this.#now());
     delete meta.resourceVersion;
@@ -151,18 +173,34 @@ export class Objects {
     else delete meta['generation'];
     if (type.status) delete object['status'];
     defaultOnCreate(type, object);
+    this.#strategy.prepare?.(type, object, undefined);
+    return object;
+  }
+
+  /** Stores a prepared object (after admission): validation, then the store. `dryRun`: validation only. */
+  commitCreate(type: ResourceType, object: KubeObject, dryRun = false): KubeObject {
+    const meta = object.metadata;
+    const problems = nameProblems(type.kind, meta.name);
+    if (problems.length > 0) throw invalid(type.kind, type, meta.name, problems.map((p) => ({ field: 'metadata.name', message: `Invalid value: "${meta.name}": ${p}` })));
+    this.#strategy.validate?.(type, object, undefined);
+    if (this.store.get(storageKey(type), meta.namespace, meta.name) !== undefined) throw alreadyExists(type, meta.name);
     if (dryRun) return object;
-    return this.#served(type, this.store.create(key, object));
+    return this.#served(type, this.store.create(storageKey(type), object));
   }
 
   /** Replaces an object (PUT), or its status (`subresource` 'status'). */
   update(type: ResourceType, namespace: string | undefined, name: string, body: unknown, subresource: string | undefined, dryRun = false): KubeObject {
     const current = this.get(type, namespace, name);
-    const next = this.#body(type, body);
-    return this.#replace(type, current, next, subresource, dryRun);
+    const next = this.prepareUpdate(type, current, body, subresource);
+    return this.commitUpdate(type, current, next, dryRun);
   }
 
-  #replace(type: ResourceType, current: KubeObject, next: KubeObject, subresource: string | undefined, dryRun: boolean): KubeObject {
+  /** The object a PUT of `body` onto `current` would store; admission may change it before {@link commitUpdate}. */
+  prepareUpdate(type: ResourceType, current: KubeObject, body: unknown, subresource: string | undefined): KubeObject {
+    return this.#replace(type, current, this.#body(type, body), subresource);
+  }
+
+  #replace(type: ResourceType, current: KubeObject, next: KubeObject, subresource: string | undefined): KubeObject {
     if (subresource !== undefined && !(subresource === 'status' && type.status)) throw notFound(type, `${current.metadata.name}/${subresource}`);
     const meta = next.metadata;
     const name = current.metadata.name;
@@ -191,11 +229,31 @@ export class Objects {
     else delete m.namespace;
     m.uid = current.metadata.uid ?? this.#uid();
     m['creationTimestamp'] = current.metadata['creationTimestamp'];
-    const generation = current.metadata['generation'];
-    if (typeof generation === 'number') m['generation'] = isDeepStrictEqual(result['spec'], current['spec']) ? generation : generation + 1;
     delete m.resourceVersion;
     if (current.metadata['deletionTimestamp'] !== undefined) m['deletionTimestamp'] = current.metadata['deletionTimestamp'];
+    this.#strategy.prepare?.(type, result, current);
+    return result;
+  }
+
+  /**
+   * Stores `next` in place of `current` (after admission): generation, validation, then the store. Refuses with 409
+   * when the stored object changed since `current` was read. An update that changes nothing returns `current` and
+   * makes no new resourceVersion and no event. `dryRun`: everything but storing.
+   */
+  commitUpdate(type: ResourceType, current: KubeObject, next: KubeObject, dryRun = false): KubeObject {
+    const name = current.metadata.name;
+    const stored = this.store.get(storageKey(type), type.namespaced ? current.metadata.namespace : undefined, name);
+    if (stored === undefined) throw notFound(type, name);
+    if (stored.metadata.resourceVersion !== current.metadata.resourceVersion) throw conflict(type, name);
+    const result: KubeObject = { ...next, metadata: { ...next.metadata } };
+    const m = result.metadata;
+    m.name = name;
+    if (current.metadata.uid !== undefined) m.uid = current.metadata.uid;
+    delete m.resourceVersion;
+    const generation = current.metadata['generation'];
+    if (typeof generation === 'number') m['generation'] = isDeepStrictEqual(result['spec'], current['spec']) ? generation : generation + 1;
     if (isDeepStrictEqual({ ...result, metadata: { ...m, resourceVersion: current.metadata.resourceVersion } }, current)) return current; // no-op: no new resourceVersion, no event
+    this.#strategy.validate?.(type, result, current);
     if (dryRun) return result;
     return this.#served(type, this.store.update(storageKey(type), result));
   }
@@ -203,6 +261,12 @@ export class Objects {
   /** Applies a patch (PATCH) to the object or its status. */
   patch(type: ResourceType, namespace: string | undefined, name: string, patchType: PatchType, patch: unknown, subresource: string | undefined, dryRun = false): KubeObject {
     const current = this.get(type, namespace, name);
+    const next = this.preparePatch(type, current, patchType, patch, subresource);
+    return this.commitUpdate(type, current, next, dryRun);
+  }
+
+  /** The object a patch of `current` would store; admission may change it before {@link commitUpdate}. */
+  preparePatch(type: ResourceType, current: KubeObject, patchType: PatchType, patch: unknown, subresource: string | undefined): KubeObject {
     let patched: unknown;
     try {
       if (patchType === 'json') patched = applyJsonPatch(current, patch);
@@ -230,7 +294,7 @@ export class Objects {
       if (current.metadata.resourceVersion === undefined) delete next.metadata.resourceVersion;
       else next.metadata.resourceVersion = current.metadata.resourceVersion;
     }
-    return this.#replace(type, current, next, subresource, dryRun);
+    return this.#replace(type, current, next, subresource);
   }
 
   /**

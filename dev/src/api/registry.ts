@@ -21,6 +21,11 @@ export interface ResourceType {
   readonly status: boolean;
   /** Only create (TokenReview): nothing stored, no list/get/watch. */
   readonly createOnly?: boolean;
+  /**
+   * A custom resource whose CRD converts versions through a webhook: objects stay in the version they were stored
+   * in, and the API converts them when another version is asked for (api.ts). Otherwise only apiVersion differs.
+   */
+  readonly webhookConversion?: boolean;
 }
 
 const CRUD = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] as const;

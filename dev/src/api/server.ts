@@ -9,24 +9,32 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '@loom/shared/runtime';
 import { coreVersions, group, groupList, resourceList, versionInfo } from './discovery.js';
-import { PATCH_CONTENT_TYPES, type Objects, type PropagationPolicy } from './objects.js';
+import { fieldValidationOf, type Api, type RequestContext, type UserInfo } from './api.js';
+import { PATCH_CONTENT_TYPES, type PropagationPolicy } from './objects.js';
+import { groupVersionDocument, openApiIndex, parseOpenApiPath } from './openapi.js';
 import { parsePath, type ResourcePath } from './paths.js';
 import { apiVersionOf, type ResourceType } from './registry.js';
 import { ApiError, badRequest, statusOf, success } from './status.js';
+import type { KubeObject } from './store.js';
 import { serveWatch } from './watch.js';
 
 /** Request bodies larger than this are refused (413), as Kubernetes limits them to about 3 MiB. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
+/** An extra route the server dispatches before resources (token requests, logs, aggregated APIs). */
+export type Route = (req: IncomingMessage, res: ServerResponse, url: URL, user: UserInfo) => Promise<boolean>;
+
 export interface ApiServerOptions {
-  readonly objects: Objects;
+  readonly api: Api;
   readonly log: Logger;
   /** Serving certificate chain and key (PEM). */
   readonly tls: { readonly certPem: string; readonly keyPem: string };
   /** Bearer tokens with full access (the kubeconfig's). */
   readonly adminTokens: readonly string[];
-  /** Further token checks (ServiceAccount tokens); returns the user name, or null. */
-  readonly authenticate?: (token: string) => string | null;
+  /** Further token checks (ServiceAccount tokens): the user, or null. */
+  readonly authenticate?: (token: string) => UserInfo | null;
+  /** Tried in order before the resource routes; a route that returns true has answered. */
+  readonly routes?: readonly Route[];
   /** How often watches that asked for bookmarks get one. */
   readonly bookmarkIntervalMs?: number;
 }
@@ -39,9 +47,17 @@ function sameToken(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function send(res: ServerResponse, code: number, body: unknown): void {
+/** The admin token's user (the kubeconfig's), as kubeadm's admin credentials. */
+export const ADMIN: UserInfo = Object.freeze({ username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] });
+
+/** A `Warning` header value (RFC 7234 warn-code 299, as the API server sends admission and validation warnings). */
+const warningHeader = (text: string): string => `299 - ${JSON.stringify(text.replace(/[\r\n]+/g, ' '))}`;
+
+export function send(res: ServerResponse, code: number, body: unknown, warnings: readonly string[] = []): void {
   const text = JSON.stringify(body);
-  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache, private' });
+  const headers: Record<string, string | number | string[]> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache, private' };
+  if (warnings.length > 0) headers['warning'] = warnings.map(warningHeader);
+  res.writeHead(code, headers);
   res.end(text);
 }
 
@@ -118,29 +134,37 @@ export class ApiServer {
     else send(res, error.code, statusOf(error));
   }
 
-  #authenticated(req: IncomingMessage): boolean {
+  #authenticated(req: IncomingMessage): UserInfo | null {
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     const token = match?.[1];
-    if (token === undefined) return false;
-    if (this.#options.adminTokens.some((t) => sameToken(t, token))) return true;
-    return this.#options.authenticate?.(token) != null;
+    if (token === undefined) return null;
+    if (this.#options.adminTokens.some((t) => sameToken(t, token))) return ADMIN;
+    return this.#options.authenticate?.(token) ?? null;
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://api.invalid');
-    if (!this.#authenticated(req)) {
+    const user = this.#authenticated(req);
+    if (user === null) {
       send(res, 401, statusOf(new ApiError(401, 'Unauthorized', 'Unauthorized')));
       return;
     }
     const path = url.pathname;
+    for (const route of this.#options.routes ?? []) if (await route(req, res, url, user)) return;
     if (path === '/version') return send(res, 200, versionInfo());
     if (path === '/healthz' || path === '/livez' || path === '/readyz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
       return;
     }
+    const registry = this.#options.api.objects.registry;
+    if (path.startsWith('/openapi/v3')) {
+      const which = parseOpenApiPath(path);
+      const doc = which === 'index' ? openApiIndex(registry) : which === undefined ? undefined : groupVersionDocument(registry, which.group, which.version);
+      if (doc === undefined) throw notServed();
+      return send(res, 200, doc);
+    }
     const parsed = parsePath(path);
-    const registry = this.#options.objects.registry;
     if (parsed.kind === 'discovery') {
       if (req.method !== 'GET') throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
       let doc: Record<string, unknown> | undefined;
@@ -154,15 +178,14 @@ export class ApiServer {
     if (parsed.kind === 'other') throw notServed();
     const type = registry.find(parsed.path.group, parsed.path.version, parsed.path.plural);
     if (type === undefined) throw notServed();
-    await this.#resource(req, res, url, type, parsed.path);
+    await this.#resource(req, res, url, type, parsed.path, user);
   }
 
-  async #resource(req: IncomingMessage, res: ServerResponse, url: URL, type: ResourceType, path: ResourcePath): Promise<void> {
-    const objects = this.#options.objects;
+  async #resource(req: IncomingMessage, res: ServerResponse, url: URL, type: ResourceType, path: ResourcePath, user: UserInfo): Promise<void> {
+    const api = this.#options.api;
     const query = url.searchParams;
     const ns = type.namespaced ? path.namespace : undefined;
     if (!type.namespaced && path.namespace !== undefined) throw notServed();
-    const dryRun = query.getAll('dryRun').includes('All');
     const selection = {
       ...(query.has('labelSelector') ? { labelSelector: query.get('labelSelector') ?? '' } : {}),
       ...(query.has('fieldSelector') ? { fieldSelector: query.get('fieldSelector') ?? '' } : {}),
@@ -171,12 +194,13 @@ export class ApiServer {
     if (type.createOnly === true && method !== 'POST') throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
     if (path.subresource !== undefined && !(path.subresource === 'status' && type.status)) throw notServed();
     const name = path.name;
+    const ctx = (): RequestContext => ({ user, dryRun: query.getAll('dryRun').includes('All'), fieldValidation: fieldValidationOf(query.get('fieldValidation')) });
     switch (method) {
       case 'GET': {
-        if (name !== undefined) return send(res, 200, objects.get(type, ns, name));
+        if (name !== undefined) return send(res, 200, await api.get(type, ns, name));
         if (path.watchPrefix || query.get('watch') === 'true' || query.get('watch') === '1') {
           const stop = serveWatch(req, res, {
-            objects,
+            objects: api.objects,
             type,
             namespace: ns,
             selection,
@@ -186,46 +210,54 @@ export class ApiServer {
             timeoutSeconds: Number(query.get('timeoutSeconds') ?? '0'),
             bookmarkIntervalMs: this.#options.bookmarkIntervalMs ?? 5_000,
             log: this.#options.log,
+            ...(type.webhookConversion === true ? { convert: (objects: KubeObject[]) => api.served(type, objects) } : {}),
           });
           this.#watches.add(stop);
           res.on('close', () => this.#watches.delete(stop));
           return;
         }
-        const { items, resourceVersion } = objects.list(type, ns, selection);
+        const { items, resourceVersion } = await api.list(type, ns, selection);
         return send(res, 200, { kind: type.listKind, apiVersion: apiVersionOf(type.group, type.version), metadata: { resourceVersion }, items });
       }
       case 'POST': {
         if (name !== undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+        const context = ctx();
         const body = await readBody(req);
-        const created = objects.create(type, ns, body, dryRun);
-        this.#options.log.info({ event: 'api.created', resource: type.plural, namespace: ns, name: created.metadata.name }, 'created');
-        return send(res, 201, created);
+        const created = await api.create(type, ns, body, context);
+        if (!context.dryRun) this.#options.log.info({ event: 'api.created', resource: type.plural, namespace: ns, name: created.object.metadata.name, user: user.username }, 'created');
+        return send(res, 201, created.object, created.warnings);
       }
       case 'PUT': {
         if (name === undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+        const context = ctx();
         const body = await readBody(req);
-        return send(res, 200, objects.update(type, ns, name, body, path.subresource, dryRun));
+        const updated = await api.update(type, ns, name, body, path.subresource, context);
+        return send(res, 200, updated.object, updated.warnings);
       }
       case 'PATCH': {
         if (name === undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
         const contentType = mediaType(req.headers['content-type']);
         const patchType = PATCH_CONTENT_TYPES[contentType];
         if (patchType === undefined) {
+          req.resume();
           throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_CONTENT_TYPES).join(', ')}`);
         }
+        const context = ctx();
         const body = await readBody(req);
-        return send(res, 200, objects.patch(type, ns, name, patchType, body, path.subresource, dryRun));
+        const patched = await api.patch(type, ns, name, patchType, body, path.subresource, context);
+        return send(res, 200, patched.object, patched.warnings);
       }
       case 'DELETE': {
+        const context = ctx();
         const body = await readBody(req);
         const options = deleteOptions(body, query);
         if (name === undefined) {
-          const gone = objects.deleteCollection(type, ns, selection, options.propagation);
-          return send(res, 200, { kind: type.listKind, apiVersion: apiVersionOf(type.group, type.version), metadata: {}, items: gone });
+          const gone = await api.deleteCollection(type, ns, selection, options.propagation, context);
+          return send(res, 200, { kind: type.listKind, apiVersion: apiVersionOf(type.group, type.version), metadata: {}, items: gone.map((g) => g.object) }, gone.flatMap((g) => g.warnings));
         }
-        const gone = objects.delete(type, ns, name, { ...options, dryRun });
-        this.#options.log.info({ event: 'api.deleted', resource: type.plural, namespace: ns, name }, 'deleted');
-        return send(res, 200, type.kind === 'Namespace' || type.status ? gone : success({ name, group: type.group, kind: type.plural }));
+        const gone = await api.delete(type, ns, name, options, context);
+        if (!context.dryRun) this.#options.log.info({ event: 'api.deleted', resource: type.plural, namespace: ns, name, user: user.username }, 'deleted');
+        return send(res, 200, type.kind === 'Namespace' || type.status ? gone.object : success({ name, group: type.group, kind: type.plural }), gone.warnings);
       }
       default:
         throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');

@@ -26,6 +26,8 @@ export interface WatchRequest {
   readonly timeoutSeconds: number;
   readonly bookmarkIntervalMs: number;
   readonly log: Logger;
+  /** Converts objects stored in another version (webhook-converted custom resources); events keep their order. */
+  readonly convert?: (objects: KubeObject[]) => Promise<KubeObject[]>;
 }
 
 type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
@@ -40,6 +42,8 @@ export function visibleEvent(event: Pick<StoreEvent, 'type' | 'object' | 'previo
   if (before) return 'DELETED';
   return null;
 }
+
+const isKube = (v: unknown): v is KubeObject => typeof v === 'object' && v !== null && 'metadata' in v;
 
 /** Starts streaming; returns the function that ends the watch. Throws ApiError before anything is written. */
 export function serveWatch(req: IncomingMessage, res: ServerResponse, w: WatchRequest): () => void {
@@ -61,10 +65,30 @@ export function serveWatch(req: IncomingMessage, res: ServerResponse, w: WatchRe
   res.flushHeaders();
   let lastRv = from;
   let ended = false;
-  const write = (eventType: WatchEventType, object: unknown): void => {
+  const emit = (eventType: WatchEventType, object: unknown): void => {
     if (!ended) res.write(`${JSON.stringify({ type: eventType, object })}\n`);
   };
-  const served = (o: KubeObject): KubeObject => ({ ...o, apiVersion, kind: type.kind });
+  // Events that need a conversion wait for it; every later event waits behind them, so the order holds.
+  let queue: Promise<void> | undefined;
+  const write = (eventType: WatchEventType, object: unknown): void => {
+    const convert = w.convert;
+    const needs = convert !== undefined && isKube(object) && object['apiVersion'] !== apiVersion;
+    if (!needs && queue === undefined) return emit(eventType, object);
+    const converted = needs ? convert([object]) : Promise.resolve([object as KubeObject]);
+    const previous = queue ?? Promise.resolve();
+    const next: Promise<void> = previous
+      .then(() => converted)
+      .then(([o]) => emit(eventType, o))
+      .catch((err: unknown) => {
+        emit('ERROR', statusOf(err instanceof ApiError ? err : new ApiError(500, 'InternalError', (err as Error).message)));
+        stop();
+      })
+      .finally(() => {
+        if (queue === next) queue = undefined;
+      });
+    queue = next;
+  };
+  const served = (o: KubeObject): KubeObject => (type.webhookConversion === true ? { ...o, kind: type.kind } : { ...o, apiVersion, kind: type.kind });
   const bookmark = (annotations?: Record<string, string>): void => {
     write('BOOKMARK', { kind: type.kind, apiVersion, metadata: { resourceVersion: String(lastRv), ...(annotations === undefined ? {} : { annotations }) } });
   };
@@ -88,13 +112,13 @@ export function serveWatch(req: IncomingMessage, res: ServerResponse, w: WatchRe
     return () => {};
   }
   const timers: NodeJS.Timeout[] = [];
-  const stop = (): void => {
+  function stop(): void {
     if (ended) return;
     ended = true;
     stopStore();
     for (const t of timers) clearTimeout(t);
     res.end();
-  };
+  }
   if (w.bookmarks) {
     const interval = setInterval(() => {
       lastRv = Math.max(lastRv, objects.store.resourceVersion);

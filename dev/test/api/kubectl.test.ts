@@ -52,9 +52,9 @@ if (missing !== null) {
     return r.stdout;
   };
 
-  // kubectl apply validates on the client from OpenAPI unless the server validates (fieldValidation), which it
-  // learns from /openapi/v3; the local API serves no OpenAPI yet, so apply runs with --validate=false for now.
-  const APPLY = ['apply', '--validate=false', '-f', '-'];
+  // Plain `kubectl apply`: kubectl learns from /openapi/v3 that the server validates fields (fieldValidation), so it
+  // needs no client-side schema (/openapi/v2, not served).
+  const APPLY = ['apply', '-f', '-'];
 
   const manifests = (image: string, extraEnv: string): string => `
 apiVersion: v1
@@ -142,7 +142,7 @@ ${extraEnv}
     t.equal(notFound.code, 1);
     t.match(notFound.stderr, 'Error from server (NotFound): pods "nope" not found');
     const configMap = (name: string, namespace: string): string => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace } });
-    const create = ['create', '--validate=false', '-f', '-'];
+    const create = ['create', '-f', '-'];
     const exists = await kubectl(create, configMap('settings', 'shop'));
     t.match(exists.stderr, 'Error from server (AlreadyExists): error when creating "STDIN": configmaps "settings" already exists');
     const noNs = await kubectl(create, configMap('x', 'missing'));
