@@ -6,7 +6,7 @@
  * Errors are one line on stderr, never a stack trace.
  */
 import type { Io } from './main.js';
-import { parseArgs, UsageError, type FlagSpecs } from './args.js';
+import { parseArgs, UsageError, type FlagSpecs } from '@loom/shared/runtime';
 import { evaluate, type RequestSpec } from './why/evaluate.js';
 import { InputError, loadInput } from './why/input.js';
 import { toJson, toText, warnings } from './why/render.js';

@@ -369,3 +369,9 @@ t.test('the README example is the actual output', async (t) => {
     t.equal(r.stdout.trimEnd(), output.join('\n').trimEnd(), command);
   }
 });
+
+t.test('the CLI accepts every flag form end to end', async (t) => {
+  const r = await loom(['why', '--from=shop/web', '--to=shop/orders:8080', '-f=examples/why', '--header=x-a=1', '--header', 'x-b=2', '-o', 'json']);
+  t.equal(r.code, 0, r.stderr);
+  t.match(JSON.parse(r.stdout), { request: { protocol: 'http', method: 'GET', path: '/', headers: { 'x-a': '1', 'x-b': '2' } } });
+});

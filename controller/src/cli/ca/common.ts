@@ -5,7 +5,7 @@
  */
 import { CaOpenError, CaStoreError, DirectoryStore, IssuerError, openCa, RotationRefused, SecretStore, type CaStore, type OpenedCa } from '@loom/ca';
 import { DEFAULT_LOCAL_CLUSTER, localClusterCaDir } from '@loom/shared/runtime';
-import { UsageError, type FlagSpecs } from '../args.js';
+import { UsageError, type FlagSpecs } from '@loom/shared/runtime';
 import type { Io } from '../main.js';
 
 export const DEFAULT_TRUST_DOMAIN = 'cluster.local';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { CertificateAuthority, MIN_LEAF_LIFETIME_MS, openCa } from '@loom/ca';
 import { generateKeySync, parseSpiffeId, spiffeId } from '@loom/shared/identity';
-import { parseArgs, UsageError, type FlagSpecs } from '../args.js';
+import { parseArgs, UsageError, type FlagSpecs } from '@loom/shared/runtime';
 import type { Io } from '../main.js';
 import { CaCommandFailure, isTrustDomain, openExisting, parseDuration, runCaCommand, selectStore, STORE_FLAGS, STORE_USAGE, trustDomainFlag } from './common.js';
 

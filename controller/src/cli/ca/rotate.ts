@@ -19,7 +19,7 @@ import {
   type Issuer,
   type RotationPlan,
 } from '@loom/ca';
-import { parseArgs, UsageError, type FlagSpecs } from '../args.js';
+import { parseArgs, UsageError, type FlagSpecs } from '@loom/shared/runtime';
 import type { Io } from '../main.js';
 import { CaCommandFailure, DEFAULT_TRUST_DOMAIN, openExisting, parseDuration, runCaCommand, selectStore, STORE_FLAGS, STORE_USAGE, subjectLine, trustDomainFlag } from './common.js';
 

@@ -5,7 +5,7 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { DEFAULT_CLOCK_SKEW_MS, DEFAULT_LEAF_LIFETIME_MS, planRotation, rotationPhase, type CaMaterial, type Issuer, type RotationPhase, type RotationStep } from '@loom/ca';
-import { parseArgs, type FlagSpecs } from '../args.js';
+import { parseArgs, type FlagSpecs } from '@loom/shared/runtime';
 import type { Io } from '../main.js';
 import { DEFAULT_TRUST_DOMAIN, openExisting, runCaCommand, selectStore, STORE_FLAGS, STORE_USAGE, subjectLine, trustDomainFlag } from './common.js';
 

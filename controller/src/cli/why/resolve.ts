@@ -5,7 +5,7 @@
 import type { Diagnostic } from '@loom/shared/diagnostics';
 import type { Pod, Service, ServiceAccount, ServicePort } from '@loom/shared/k8s';
 import { workloadOf } from '../../compile/index.js';
-import { closest } from '../args.js';
+import { closest } from '@loom/shared/runtime';
 import { describeInvalid, InputError } from './input.js';
 import { callerPod, type PodEntry } from './synthesize.js';
 

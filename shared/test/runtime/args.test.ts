@@ -1,6 +1,5 @@
 import t from 'tap';
-import { closest, editDistance, parseArgs, UsageError } from '../../src/cli/args.js';
-import { loom } from './run-loom.js';
+import { closest, editDistance, parseArgs, UsageError } from '../../src/runtime/args.js';
 
 const SPECS = {
   to: { type: 'string' },
@@ -76,10 +75,4 @@ t.test('closest and editDistance', (t) => {
   t.strictSame(closest('method', ['path', 'method', 'metod']), ['method', 'metod']);
   t.strictSame(closest('zzz', ['web', 'orders']), []);
   t.end();
-});
-
-t.test('the CLI accepts every flag form end to end', async (t) => {
-  const r = await loom(['why', '--from=shop/web', '--to=shop/orders:8080', '-f=examples/why', '--header=x-a=1', '--header', 'x-b=2', '-o', 'json']);
-  t.equal(r.code, 0, r.stderr);
-  t.match(JSON.parse(r.stdout), { request: { protocol: 'http', method: 'GET', path: '/', headers: { 'x-a': '1', 'x-b': '2' } } });
 });
