@@ -16,7 +16,7 @@ BIN := node_modules/.bin
 # Every `bench-<name>:` rule in this file; `make bench` runs them all in order.
 BENCH_TARGETS := $(shell sed -n 's/^\(bench-[a-z0-9-]*\):.*/\1/p' $(firstword $(MAKEFILE_LIST)))
 
-.PHONY: build bootstrap install lint test check-generated bench $(BENCH_TARGETS) demo clean distclean
+.PHONY: build bootstrap install lint test check-generated crds bench $(BENCH_TARGETS) demo clean distclean
 
 ## Toolchain: Node >= 22.19 and pnpm 10.34.8 (quiet when already there).
 bootstrap:
@@ -42,9 +42,14 @@ lint: build
 proto: install
 	@node scripts/gen-proto.mjs
 
-## Generated code is up to date: regenerates into a temp dir and fails on any difference.
-check-generated: install
+## Regenerate deploy/crds/ from shared/src/smi (commit the result).
+crds: build
+	@node scripts/gen-crds.mjs
+
+## Generated code and manifests are up to date: regenerates them and fails on any difference.
+check-generated: build
 	@node scripts/gen-proto.mjs --check
+	@node scripts/gen-crds.mjs --check
 
 ## Everything CI runs; the last line is "N passed, N failed[, N skipped]".
 test: build lint check-generated

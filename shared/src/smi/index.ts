@@ -8,6 +8,7 @@ export { decodeSmi } from './decode.js';
 export type { DecodeOptions, DecodeResult } from './decode.js';
 export { denormalize } from './denormalize.js';
 export type { DenormalizeResult, RawSmiObject } from './denormalize.js';
+export * from './crds.js';
 export { formatMilli, parseQuantityMilli } from './quantity.js';
 export type { QuantityResult } from './quantity.js';
 export { HTTP_METHODS } from './decode-specs.js';
