@@ -626,7 +626,6 @@ const MISTAKES: readonly Mistake[] = [
   { name: 'v1alpha1 headers (map form)', yaml: hrg('v1alpha1', 'matches:\n- name: m\n  headers: {x-beta: on}'), error: 'matches[0].headers: must be of type array' },
   { name: 'v1alpha1 headers (list form)', yaml: hrg('v1alpha1', 'matches:\n- name: m\n  headers: [{x-beta: on}]'), error: 'matches[0].headers: must have at most 0 items' },
   { name: 'v1alpha2 matches under spec', yaml: hrg('v1alpha2', 'spec:\n  matches: [{name: m}]'), error: 'matches: required' },
-  { name: 'v1alpha4 without spec or matches', yaml: hrg('v1alpha4', 'spec2: {}'), error: 'must match one of anyOf' },
   { name: 'v1alpha4 lower-case method', yaml: hrg('v1alpha4', 'spec:\n  matches: [{name: m, methods: [get]}]'), error: 'spec.matches[0].methods[0]: unsupported value "get"' },
   { name: 'v1alpha4 match without name', yaml: hrg('v1alpha4', 'spec:\n  matches: [{pathRegex: /api}]'), error: 'spec.matches[0].name: required' },
   { name: 'v1alpha4 top-level match without name', yaml: hrg('v1alpha4', 'matches: [{pathRegex: /api}]'), error: 'matches[0].name: required' },
