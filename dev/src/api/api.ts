@@ -45,6 +45,8 @@ export interface AdmissionAttributes {
 
 export interface AdmissionPort {
   mutate(attrs: AdmissionAttributes): Promise<{ object: KubeObject; warnings: string[] }>;
+  /** Mutating webhooks of a request without an object (DELETE): they are called, and may only refuse. */
+  mutateWithoutObject(attrs: AdmissionAttributes): Promise<{ warnings: string[] }>;
   validate(attrs: AdmissionAttributes): Promise<{ warnings: string[] }>;
 }
 
@@ -54,8 +56,8 @@ export interface CustomResourcesPort {
   storageType(type: ResourceType): ResourceType | undefined;
   /** Objects (in any served version of the resource) converted to `type`'s version. */
   convert(type: ResourceType, objects: KubeObject[]): Promise<KubeObject[]>;
-  /** Prunes unknown fields, applies defaults and validates against the version's schema; returns warnings. */
-  admit(type: ResourceType, object: KubeObject, fieldValidation: FieldValidation): string[];
+  /** Prunes unknown fields, applies defaults and validates against the version's schema (only the status for /status); returns warnings. */
+  admit(type: ResourceType, object: KubeObject, fieldValidation: FieldValidation, subresource?: string): string[];
 }
 
 export interface Result {
@@ -138,7 +140,9 @@ export class Api {
     const current = await this.get(type, namespace, name);
     let warnings: string[] = [];
     if (this.#admission !== undefined) {
-      warnings = (await this.#admission.validate(this.#attributes(type, 'DELETE', undefined, current, undefined, ctx))).warnings;
+      const attrs = this.#attributes(type, 'DELETE', undefined, current, undefined, ctx);
+      warnings = (await this.#admission.mutateWithoutObject(attrs)).warnings;
+      warnings.push(...(await this.#admission.validate(attrs)).warnings);
     }
     const gone = this.objects.delete(type, namespace, name, { ...options, dryRun: ctx.dryRun });
     return { object: await this.#one(type, gone), warnings };
@@ -161,13 +165,14 @@ export class Api {
       current = mutated.object;
       warnings.push(...mutated.warnings);
     }
-    if (this.#custom !== undefined && subresource === undefined) warnings.push(...this.#custom.admit(type, current, ctx.fieldValidation));
+    if (this.#custom !== undefined) warnings.push(...this.#custom.admit(type, current, ctx.fieldValidation, subresource));
     if (this.#admission !== undefined) warnings.push(...(await this.#admission.validate(this.#attributes(type, operation, current, old, subresource, ctx))).warnings);
     return { object: current, warnings };
   }
 
   #attributes(type: ResourceType, operation: AdmissionAttributes['operation'], object: KubeObject | undefined, old: KubeObject | undefined, subresource: string | undefined, ctx: RequestContext): AdmissionAttributes {
     const subject = object ?? old;
+    // A Namespace object's own name is the request's namespace; the admission code derives that itself.
     const namespace = type.namespaced ? subject?.metadata.namespace : undefined;
     return {
       operation,

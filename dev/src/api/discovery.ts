@@ -28,15 +28,32 @@ function groupDocument(name: string, versions: readonly string[]): Record<string
   return { name, versions: list, preferredVersion: list[0] };
 }
 
+/** A group/version another server serves (an APIService with a Service behind it). */
+export interface AggregatedVersion {
+  readonly group: string;
+  readonly version: string;
+}
+
+/** Group → versions, the registry's then the aggregated ones. */
+function allGroups(registry: Registry, aggregated: readonly AggregatedVersion[]): Map<string, string[]> {
+  const groups = registry.groups();
+  for (const { group: name, version } of aggregated) {
+    const versions = groups.get(name) ?? [];
+    if (!versions.includes(version)) versions.push(version);
+    groups.set(name, versions);
+  }
+  return groups;
+}
+
 /** `/apis`: every named group. */
-export function groupList(registry: Registry): Record<string, unknown> {
-  const groups = [...registry.groups()].filter(([group]) => group !== '').map(([group, versions]) => groupDocument(group, versions));
+export function groupList(registry: Registry, aggregated: readonly AggregatedVersion[] = []): Record<string, unknown> {
+  const groups = [...allGroups(registry, aggregated)].filter(([name]) => name !== '').map(([name, versions]) => groupDocument(name, versions));
   return { kind: 'APIGroupList', apiVersion: 'v1', groups };
 }
 
 /** `/apis/<group>`, or undefined when no version of it is served. */
-export function group(registry: Registry, name: string): Record<string, unknown> | undefined {
-  const versions = registry.groups().get(name);
+export function group(registry: Registry, name: string, aggregated: readonly AggregatedVersion[] = []): Record<string, unknown> | undefined {
+  const versions = allGroups(registry, aggregated).get(name);
   if (name === '' || versions === undefined) return undefined;
   return { kind: 'APIGroup', apiVersion: 'v1', ...groupDocument(name, versions) };
 }

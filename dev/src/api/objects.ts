@@ -215,7 +215,7 @@ export class Objects {
     let result: KubeObject;
     if (subresource === 'status') {
       // Only the status changes through /status.
-      result = { ...current, status: next['status'] };
+      result = { ...structuredClone(current), status: next['status'] };
     } else {
       result = { ...next, metadata: { ...meta } };
       if (type.status) {
@@ -250,10 +250,11 @@ export class Objects {
     m.name = name;
     if (current.metadata.uid !== undefined) m.uid = current.metadata.uid;
     delete m.resourceVersion;
+    // Validation may still default the spec (what webhooks added), so it comes before generation and the no-op check.
+    this.#strategy.validate?.(type, result, current);
     const generation = current.metadata['generation'];
     if (typeof generation === 'number') m['generation'] = isDeepStrictEqual(result['spec'], current['spec']) ? generation : generation + 1;
     if (isDeepStrictEqual({ ...result, metadata: { ...m, resourceVersion: current.metadata.resourceVersion } }, current)) return current; // no-op: no new resourceVersion, no event
-    this.#strategy.validate?.(type, result, current);
     if (dryRun) return result;
     return this.#served(type, this.store.update(storageKey(type), result));
   }

@@ -3,6 +3,7 @@
  * custom resources CRDs add at run time. One {@link ResourceType} per group/version/resource; discovery, routing
  * and storage all read this table. Pure data and lookups.
  */
+import { byPriority } from './crd/definition.js';
 
 export interface ResourceType {
   /** API group; '' for the core group (`/api/v1`). */
@@ -123,7 +124,10 @@ export class Registry {
     return this.#all.find((r) => r.group === group && r.version === version && r.kind === kind);
   }
 
-  /** Group → its served versions, in the order first seen (the first is the preferred version). */
+  /**
+   * Group → its served versions in Kubernetes' priority order (GA before beta before alpha, higher numbers first):
+   * the first is the preferred version. Several CRDs of one group may serve different versions.
+   */
   groups(): Map<string, string[]> {
     const out = new Map<string, string[]>();
     for (const r of this.#all) {
@@ -131,6 +135,7 @@ export class Registry {
       if (!versions.includes(r.version)) versions.push(r.version);
       out.set(r.group, versions);
     }
+    for (const [group, versions] of out) out.set(group, byPriority(versions));
     return out;
   }
 }

@@ -17,6 +17,7 @@ import { apiVersionOf, type ResourceType } from './registry.js';
 import { ApiError, badRequest, statusOf, success } from './status.js';
 import type { KubeObject } from './store.js';
 import { serveWatch } from './watch.js';
+import { AdmissionError } from './webhooks/errors.js';
 
 /** Request bodies larger than this are refused (413), as Kubernetes limits them to about 3 MiB. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -63,7 +64,8 @@ export function send(res: ServerResponse, code: number, body: unknown, warnings:
 
 const JSON_TYPES = new Set(['', 'application/json', ...Object.keys(PATCH_CONTENT_TYPES)]);
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
+/** A JSON request body (undefined when empty); 415 for other media types, 413 beyond {@link MAX_BODY_BYTES}. */
+export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   const type = mediaType(req.headers['content-type']);
   if (!JSON_TYPES.has(type)) {
     req.resume();
@@ -131,7 +133,7 @@ export class ApiServer {
     if (error.code >= 500) this.#options.log.error({ event: 'api.internal_error', method: req.method, path: req.url, reason: error.message }, 'request failed');
     else this.#options.log.debug({ event: 'api.refused', method: req.method, path: req.url, code: error.code, reason: error.message }, 'request refused');
     if (res.headersSent) res.destroy();
-    else send(res, error.code, statusOf(error));
+    else send(res, error.code, statusOf(error), err instanceof AdmissionError ? err.warnings : []);
   }
 
   #authenticated(req: IncomingMessage): UserInfo | null {
@@ -169,8 +171,8 @@ export class ApiServer {
       if (req.method !== 'GET') throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
       let doc: Record<string, unknown> | undefined;
       if (parsed.legacy && parsed.version === undefined) doc = coreVersions(req.socket.localAddress === undefined ? '' : `${req.socket.localAddress}:${req.socket.localPort ?? ''}`);
-      else if (parsed.group === undefined) doc = groupList(registry);
-      else if (parsed.version === undefined) doc = group(registry, parsed.group);
+      else if (parsed.group === undefined) doc = groupList(registry, this.#aggregated());
+      else if (parsed.version === undefined) doc = group(registry, parsed.group, this.#aggregated());
       else doc = resourceList(registry, parsed.group, parsed.version);
       if (doc === undefined) throw notServed();
       return send(res, 200, doc);
@@ -179,6 +181,18 @@ export class ApiServer {
     const type = registry.find(parsed.path.group, parsed.path.version, parsed.path.plural);
     if (type === undefined) throw notServed();
     await this.#resource(req, res, url, type, parsed.path, user);
+  }
+
+  /** Group/versions served by APIServices (aggregated APIs) rather than by this server. */
+  #aggregated(): { group: string; version: string }[] {
+    const out: { group: string; version: string }[] = [];
+    for (const apiService of this.#options.api.objects.store.list('apiregistration.k8s.io/apiservices')) {
+      const spec = apiService['spec'];
+      if (typeof spec !== 'object' || spec === null || !('service' in spec) || spec.service === null || spec.service === undefined) continue;
+      const { group, version } = spec as { group?: unknown; version?: unknown };
+      if (typeof group === 'string' && typeof version === 'string') out.push({ group, version });
+    }
+    return out;
   }
 
   async #resource(req: IncomingMessage, res: ServerResponse, url: URL, type: ResourceType, path: ResourcePath, user: UserInfo): Promise<void> {
@@ -222,7 +236,7 @@ export class ApiServer {
       case 'POST': {
         if (name !== undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
         const context = ctx();
-        const body = await readBody(req);
+        const body = await readJsonBody(req);
         const created = await api.create(type, ns, body, context);
         if (!context.dryRun) this.#options.log.info({ event: 'api.created', resource: type.plural, namespace: ns, name: created.object.metadata.name, user: user.username }, 'created');
         return send(res, 201, created.object, created.warnings);
@@ -230,7 +244,7 @@ export class ApiServer {
       case 'PUT': {
         if (name === undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
         const context = ctx();
-        const body = await readBody(req);
+        const body = await readJsonBody(req);
         const updated = await api.update(type, ns, name, body, path.subresource, context);
         return send(res, 200, updated.object, updated.warnings);
       }
@@ -243,13 +257,13 @@ export class ApiServer {
           throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_CONTENT_TYPES).join(', ')}`);
         }
         const context = ctx();
-        const body = await readBody(req);
+        const body = await readJsonBody(req);
         const patched = await api.patch(type, ns, name, patchType, body, path.subresource, context);
         return send(res, 200, patched.object, patched.warnings);
       }
       case 'DELETE': {
         const context = ctx();
-        const body = await readBody(req);
+        const body = await readJsonBody(req);
         const options = deleteOptions(body, query);
         if (name === undefined) {
           const gone = await api.deleteCollection(type, ns, selection, options.propagation, context);

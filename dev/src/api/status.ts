@@ -55,13 +55,15 @@ export const conflict = (t: Target, name: string): ApiError =>
 export const badRequest = (message: string): ApiError => new ApiError(400, 'BadRequest', message);
 
 /** 422: the object failed validation; `causes` name the fields (kubectl prints each). */
-export function invalid(kind: string, t: Target, name: string, causes: readonly { field: string; message: string }[]): ApiError {
-  const text = causes.map((c) => `${c.field}: ${c.message}`).join(', ');
+export function invalid(kind: string, t: Target, name: string, causes: readonly { field: string; message: string; reason?: string }[]): ApiError {
+  // As Kubernetes' ToAggregate: one cause as is, several as `[a, b]` without repeats.
+  const texts = [...new Set(causes.map((c) => `${c.field}: ${c.message}`))];
+  const text = texts.length === 1 ? (texts[0] ?? '') : `[${texts.join(', ')}]`;
   return new ApiError(422, 'Invalid', `${kind} "${name}" is invalid: ${text}`, {
     name,
     group: t.group,
     kind,
-    causes: causes.map((c) => ({ reason: 'FieldValueInvalid', message: c.message, field: c.field })),
+    causes: causes.map((c) => ({ reason: c.reason ?? 'FieldValueInvalid', message: c.message, field: c.field })),
   });
 }
 

@@ -3,54 +3,15 @@
  * apply (create, then configure with a three-way strategic merge patch), get in every output kubectl users reach
  * for, label, delete with cascading, watches (`get -w`), errors as kubectl prints them, and `get --raw`.
  */
-import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { silentLogger } from '@loom/shared/runtime';
-import t, { type Test } from 'tap';
-import { startLocalApi } from '../../src/api/local.js';
-
-const KUBECTL = process.env['KUBECTL'] ?? 'kubectl';
-
-function kubectlMissing(): Promise<string | null> {
-  return new Promise((resolve) => {
-    execFile(KUBECTL, ['version', '--client', '-o', 'json'], { timeout: 10_000 }, (err) => resolve(err === null ? null : `kubectl is not available: ${err.message}`));
-  });
-}
+import { spawn } from 'node:child_process';
+import t from 'tap';
+import { KUBECTL, kubectlMissing, startKube } from './support/kube.js';
 
 const missing = await kubectlMissing();
 if (missing !== null) {
   t.plan(0, missing);
 } else {
-  const dir = await mkdtemp(join(tmpdir(), 'loom-dev-kubectl-'));
-  const api = await startLocalApi({ name: 'test', host: '127.0.0.1', log: silentLogger(), bookmarkIntervalMs: 200 });
-  const kubeconfigPath = join(dir, 'kubeconfig');
-  await writeFile(kubeconfigPath, api.kubeconfig, { mode: 0o600 });
-  t.teardown(async () => {
-    await api.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const env = { ...process.env, KUBECONFIG: kubeconfigPath, HOME: dir };
-
-  interface Run {
-    code: number;
-    stdout: string;
-    stderr: string;
-  }
-  const kubectl = (args: readonly string[], input?: string): Promise<Run> =>
-    new Promise((resolve) => {
-      const child = execFile(KUBECTL, [...args], { env, timeout: 30_000 }, (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
-        resolve({ code, stdout, stderr });
-      });
-      if (input !== undefined) child.stdin?.end(input);
-    });
-  const ok = async (t: Test, args: readonly string[], input?: string): Promise<string> => {
-    const r = await kubectl(args, input);
-    t.equal(r.code, 0, `kubectl ${args.join(' ')} succeeds${r.stderr === '' ? '' : `: ${r.stderr.trim()}`}`);
-    return r.stdout;
-  };
+  const { env, kubectl, ok } = await startKube(t, { bookmarkIntervalMs: 200 });
 
   // Plain `kubectl apply`: kubectl learns from /openapi/v3 that the server validates fields (fieldValidation), so it
   // needs no client-side schema (/openapi/v2, not served).
