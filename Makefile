@@ -74,9 +74,17 @@ bench-ca: build
 bench-proxy: build
 	@node bench/dist/src/proxy/main.js
 
-demo:
-	@echo "make demo will run 'loom dev' (the local cluster, DESIGN.md section 7) with the apps in examples/."
-	@echo "It arrives with the local-cluster issue; nothing to run yet."
+## The local cluster (needs root on Linux) with examples/demo; prints what to try. `bin/loom dev down` stops it.
+demo: build
+	@bin/loom dev up -f examples/demo
+	@echo
+	@echo "The local cluster runs examples/demo (no mesh yet: the controller issue adds sidecars, policy and mTLS). Try:"
+	@echo "  export KUBECONFIG=$$(bin/loom dev status | sed -n 's/^  kubeconfig   export KUBECONFIG=//p')"
+	@echo "  kubectl get pods -n demo -o wide          # pods are processes in network namespaces"
+	@echo "  kubectl logs -n demo client -f            # client -> web -> orders, through ClusterIPs"
+	@echo "  kubectl delete pod -n demo -l app=orders  # the ReplicaSet makes new ones; the Service follows"
+	@echo "  bin/loom dev status                       # pods, IPs and their log files"
+	@echo "  bin/loom dev down                         # removes everything the cluster made"
 
 ## Remove build outputs (keeps node_modules and .tools).
 clean:

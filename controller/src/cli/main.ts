@@ -32,6 +32,7 @@ export function usage(): string {
     '',
     'commands:',
     ...lines,
+    `  ${'dev'.padEnd(width)}  a local single-machine cluster to run Loom on (loom dev --help)`,
     `  ${'help'.padEnd(width)}  print this help`,
     '',
     "run 'loom <command> --help' for a command's options.",

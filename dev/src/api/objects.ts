@@ -121,7 +121,8 @@ export class Objects {
     if (kind !== undefined && kind !== type.kind) throw badRequest(`the kind in the data (${shown(kind)}) does not match the expected kind (${type.kind})`);
     const metadata = body['metadata'] ?? {};
     if (!isRecord(metadata)) throw badRequest('metadata must be an object');
-    return { ...body, apiVersion: expected, kind: type.kind, metadata: metadata as Metadata };
+    // A deep copy: defaults and admission change the object, never the caller's.
+    return structuredClone({ ...body, apiVersion: expected, kind: type.kind, metadata: metadata as Metadata });
   }
 
   #checkNamespace(type: ResourceType, object: KubeObject, namespace: string | undefined): void {

@@ -29,8 +29,8 @@ export interface ClusterFiles {
   readonly state: string;
   readonly kubeconfig: string;
   readonly daemonLog: string;
-  readonly logs: string;
-  readonly volumes: string;
+  /** The pod runner's directory: `<namespace>_<pod>_<uid>/logs/<container>/{current,previous}.log` and volumes. */
+  readonly pods: string;
 }
 
 /** Cluster names prefix interface and chain names, so they are short DNS labels (node/network.ts). */
@@ -43,8 +43,7 @@ export function clusterFiles(name: string, env: NodeJS.ProcessEnv = process.env)
     state: join(dir, 'state.json'),
     kubeconfig: join(dir, 'kubeconfig'),
     daemonLog: join(dir, 'daemon.log'),
-    logs: join(dir, 'logs'),
-    volumes: join(dir, 'volumes'),
+    pods: join(dir, 'pods'),
   };
 }
 

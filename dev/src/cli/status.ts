@@ -103,13 +103,16 @@ export async function clusterStatus(name: string, files: ClusterFiles, io: Io): 
     io.err(`the API at ${state.apiUrl} did not answer: ${(err as Error).message}\n`);
     return 1;
   }
-  const logs = existsSync(files.logs) ? readdirSync(files.logs).sort() : [];
+  const podDirs = existsSync(files.pods) ? readdirSync(files.pods).sort() : [];
   if (rows.length === 0) io.out('no pods\n');
   else {
     io.out(`${table(['NAMESPACE', 'NAME', 'READY', 'STATUS', 'IP'], rows.map((r) => [r.namespace, r.name, r.ready, r.phase, r.ip]))}\n`);
     io.out(`\ncontainer logs (also: kubectl logs <pod> -c <container>):\n`);
     for (const r of rows) {
-      for (const file of logs.filter((f) => f.startsWith(`${r.namespace}_${r.name}_`))) io.out(`  ${join(files.logs, file)}\n`);
+      for (const dir of podDirs.filter((d) => d.startsWith(`${r.namespace}_${r.name}_`))) {
+        const logs = join(files.pods, dir, 'logs');
+        for (const container of existsSync(logs) ? readdirSync(logs).sort() : []) io.out(`  ${r.namespace}/${r.name} ${container}: ${join(logs, container, 'current.log')}\n`);
+      }
     }
   }
   return 0;

@@ -43,13 +43,13 @@ export interface Kube {
   /** The environment kubectl runs with (KUBECONFIG and HOME set). */
   readonly env: NodeJS.ProcessEnv;
   /** Runs kubectl with `args`, `input` on its stdin; never rejects. */
-  kubectl(args: readonly string[], input?: string): Promise<Run>;
+  readonly kubectl: (args: readonly string[], input?: string) => Promise<Run>;
   /** Runs kubectl and asserts it succeeded (the assertion names the command and shows stderr); returns stdout. */
-  ok(t: Test, args: readonly string[], input?: string): Promise<string>;
+  readonly ok: (t: Test, args: readonly string[], input?: string) => Promise<string>;
   /** Runs kubectl and asserts it failed; returns stderr. */
-  fails(t: Test, args: readonly string[], input?: string): Promise<string>;
+  readonly fails: (t: Test, args: readonly string[], input?: string) => Promise<string>;
   /** Writes `text` to a file in {@link dir} and returns its path (for `-f <file>`). */
-  file(name: string, text: string): Promise<string>;
+  readonly file: (name: string, text: string) => Promise<string>;
 }
 
 /** Runs `kubectl args` with `env`; resolves with its exit code and output, also when it fails or times out. */
@@ -143,8 +143,9 @@ export interface Seen {
   readonly method: string;
   readonly path: string;
   readonly headers: IncomingMessage['headers'];
-  /** The client certificate's subject CN, when the client presented one. */
+  /** The client certificate's subject CN and DER, when the client presented one. */
   readonly clientCn?: string;
+  readonly clientCertDer?: Buffer;
   readonly body: string;
 }
 
@@ -153,7 +154,7 @@ export interface TestServer {
   /** Every request so far, in order of arrival. */
   readonly seen: Seen[];
   /** Stops listening and drops open connections (idempotent). */
-  close(): Promise<void>;
+  readonly close: () => Promise<void>;
 }
 
 export type Answer = { readonly status?: number; readonly headers?: Record<string, string>; readonly body: unknown };
@@ -193,12 +194,14 @@ async function serve(req: IncomingMessage, res: ServerResponse, handler: Handler
     const chunks: Buffer[] = [];
     for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
     const peer = (req.socket as TLSSocket).getPeerCertificate?.();
-    const cn = peer !== undefined && peer !== null && typeof peer.subject === 'object' && peer.subject !== null ? peer.subject.CN : undefined;
+    const presented = peer !== undefined && peer !== null && Buffer.isBuffer(peer.raw);
+    const cn = presented && typeof peer.subject === 'object' && peer.subject !== null ? peer.subject.CN : undefined;
     const request: Seen = {
       method: req.method ?? 'GET',
       path: req.url ?? '/',
       headers: req.headers,
       ...(typeof cn === 'string' ? { clientCn: cn } : {}),
+      ...(presented ? { clientCertDer: peer.raw } : {}),
       body: Buffer.concat(chunks).toString('utf8'),
     };
     seen.push(request);
@@ -213,21 +216,22 @@ async function serve(req: IncomingMessage, res: ServerResponse, handler: Handler
   }
 }
 
-/** A Service without selector and the EndpointSlice that points it at 127.0.0.1:`targetPort` (applied with kubectl). */
+/**
+ * A Service without selector and the EndpointSlice that points it at 127.0.0.1:`targetPort`, as a stream of JSON
+ * documents for `kubectl apply -f -` (not a `List`: kubectl validates those with /openapi/v2, which is not served).
+ */
 export function serviceTo(namespace: string, name: string, port: number, targetPort: number): string {
-  return JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'List',
-    items: [
-      { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { ports: [{ name: 'https', port, targetPort, protocol: 'TCP' }] } },
-      {
-        apiVersion: 'discovery.k8s.io/v1',
-        kind: 'EndpointSlice',
-        metadata: { name: `${name}-1`, namespace, labels: { 'kubernetes.io/service-name': name } },
-        addressType: 'IPv4',
-        endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
-        ports: [{ name: 'https', port: targetPort, protocol: 'TCP' }],
-      },
-    ],
-  });
+  return [
+    { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { ports: [{ name: 'https', port, targetPort, protocol: 'TCP' }] } },
+    {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: `${name}-1`, namespace, labels: { 'kubernetes.io/service-name': name } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
+      ports: [{ name: 'https', port: targetPort, protocol: 'TCP' }],
+    },
+  ]
+    .map((o) => JSON.stringify(o))
+    .join('\n');
 }
