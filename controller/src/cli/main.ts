@@ -2,14 +2,10 @@
  * The `loom` command line: a table of subcommands. `bin/loom` runs this file.
  * Adding a subcommand is one entry in `commands` (implemented in its own file under cli/).
  */
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { runIfEntryPoint, type Io } from '@loom/shared/runtime';
 
 /** Where a command writes; tests pass their own. */
-export interface Io {
-  out(text: string): void;
-  err(text: string): void;
-}
+export type { Io } from '@loom/shared/runtime';
 
 export interface Command {
   /** One line for `loom help`. */
@@ -58,27 +54,4 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   return command.run(rest, io);
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  const io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
-  main(process.argv.slice(2), io).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      // Commands report their own errors; anything reaching here is a bug: one line, no stack trace.
-      const message = error instanceof Error ? error.message : String(error);
-      process.stderr.write(`loom: internal error: ${message.split('\n')[0] ?? ''} (please report it, with the command you ran)\n`);
-      process.exitCode = 70;
-    },
-  );
-}
+runIfEntryPoint(import.meta.url, 'loom', main);

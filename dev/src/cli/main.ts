@@ -13,17 +13,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { realpathSync } from 'node:fs';
 import { netnsUnavailable, processAlive } from '@loom/shared/netns';
-import { DEFAULT_LOCAL_CLUSTER, parseArgs, UsageError, type FlagSpecs } from '@loom/shared/runtime';
+import { DEFAULT_LOCAL_CLUSTER, parseArgs, runIfEntryPoint, UsageError, type FlagSpecs, type Io } from '@loom/shared/runtime';
 import { cleanupCluster } from '../cleanup.js';
 import { checkClusterName, clusterFiles, readState, type ClusterFiles, type ClusterState } from './state.js';
 import { clusterStatus } from './status.js';
 
-export interface Io {
-  out(text: string): void;
-  err(text: string): void;
-}
+export type { Io } from '@loom/shared/runtime';
 
 const USAGE = `usage: loom dev <command> [options]
 
@@ -225,26 +221,4 @@ async function down(name: string, files: ClusterFiles, io: Io): Promise<number> 
   return 0;
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  const io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
-  main(process.argv.slice(2), io).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
-      process.stderr.write(`loom dev: internal error: ${message.split('\n')[0] ?? ''} (please report it, with the command you ran)\n`);
-      process.exitCode = 70;
-    },
-  );
-}
+runIfEntryPoint(import.meta.url, 'loom dev', main);

@@ -16,7 +16,7 @@ import type { Objects } from '../api/objects.js';
 import type { KubeObject } from '../api/store.js';
 import { podTemplateHash, POD_TEMPLATE_HASH, sameTemplate } from './hash.js';
 import { byNamespace, controllerRef, controllerUid, count, creationOf, isPodActive, rec, records, rfc3339, sameJson, timeOf, typesOf, Writer, type Json, type Types } from './kube.js';
-import { Reconciler } from './loop.js';
+import { LoopController, Reconciler } from './loop.js';
 
 export const REVISION = 'deployment.kubernetes.io/revision';
 export const DESIRED_REPLICAS = 'deployment.kubernetes.io/desired-replicas';
@@ -82,15 +82,16 @@ function setCondition(conditions: Condition[], next: { type: string; status: str
   else conditions[at] = made;
 }
 
-export class DeploymentController {
+export class DeploymentController extends LoopController {
   readonly #objects: Objects;
   readonly #types: Types;
   readonly #writer: Writer;
   readonly #now: () => number;
   readonly #log: Logger;
-  readonly #loop: Reconciler;
+  protected readonly loop: Reconciler;
 
   constructor(objects: Objects, options: DeploymentControllerOptions) {
+    super();
     this.#objects = objects;
     this.#types = typesOf(objects);
     this.#writer = new Writer(objects, options.log, 'deployment');
@@ -98,25 +99,13 @@ export class DeploymentController {
     this.#log = options.log;
     // Pods matter only to Recreate (it waits for the old pods to be gone).
     const recreatePods = (): boolean => this.#objects.store.list('apps/deployments').some((d) => rec(rec(d, 'spec'), 'strategy')['type'] === 'Recreate');
-    this.#loop = new Reconciler(
+    this.loop = new Reconciler(
       'deployment',
       objects.store,
       [{ resource: 'apps/deployments' }, { resource: 'apps/replicasets' }, { resource: '/pods', relevant: (e) => e.type === 'DELETED' && recreatePods() }],
       () => this.#reconcile(),
       options.log,
     );
-  }
-
-  start(): void {
-    this.#loop.start();
-  }
-
-  stop(): void {
-    this.#loop.stop();
-  }
-
-  get pending(): boolean {
-    return this.#loop.pending;
   }
 
   #reconcile(): number | undefined {

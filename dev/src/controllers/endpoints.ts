@@ -11,7 +11,7 @@ import type { Objects } from '../api/objects.js';
 import type { KubeObject } from '../api/store.js';
 import { backendsOf, compareIps, endpointLabels, managedSelector, podRef, portsKey, type Backend } from './backends.js';
 import { byNamespace, rec, sameJson, typesOf, Writer, type Json, type Types } from './kube.js';
-import { Reconciler } from './loop.js';
+import { LoopController, Reconciler } from './loop.js';
 
 /** The `subsets` of an Endpoints object for these backends (Kubernetes' RepackSubsets shape, deterministic order). */
 export function subsetsOf(service: KubeObject, backends: readonly Backend[]): Json[] {
@@ -46,19 +46,20 @@ export interface EndpointsControllerOptions {
   readonly log: Logger;
 }
 
-export class EndpointsController {
+export class EndpointsController extends LoopController {
   readonly #objects: Objects;
   readonly #types: Types;
   readonly #writer: Writer;
-  readonly #loop: Reconciler;
+  protected readonly loop: Reconciler;
   /** Services deleted since the last reconcile (`namespace/name`): their Endpoints go. */
   readonly #deleted = new Set<string>();
 
   constructor(objects: Objects, options: EndpointsControllerOptions) {
+    super();
     this.#objects = objects;
     this.#types = typesOf(objects);
     this.#writer = new Writer(objects, options.log, 'endpoints');
-    this.#loop = new Reconciler(
+    this.loop = new Reconciler(
       'endpoints',
       objects.store,
       [
@@ -75,18 +76,6 @@ export class EndpointsController {
       () => this.#reconcile(),
       options.log,
     );
-  }
-
-  start(): void {
-    this.#loop.start();
-  }
-
-  stop(): void {
-    this.#loop.stop();
-  }
-
-  get pending(): boolean {
-    return this.#loop.pending;
   }
 
   #reconcile(): undefined {

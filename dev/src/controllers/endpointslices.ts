@@ -13,7 +13,7 @@ import type { Objects } from '../api/objects.js';
 import type { KubeObject } from '../api/store.js';
 import { backendsOf, compareIps, endpointLabels, managedSelector, podRef, portsKey, type Backend, type BackendPort } from './backends.js';
 import { byNamespace, controllerRef, controllerUid, rec, sameJson, typesOf, Writer, type Json, type Types } from './kube.js';
-import { Reconciler } from './loop.js';
+import { LoopController, Reconciler } from './loop.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
@@ -68,35 +68,24 @@ export interface EndpointSliceControllerOptions {
   readonly log: Logger;
 }
 
-export class EndpointSliceController {
+export class EndpointSliceController extends LoopController {
   readonly #objects: Objects;
   readonly #types: Types;
   readonly #writer: Writer;
-  readonly #loop: Reconciler;
+  protected readonly loop: Reconciler;
 
   constructor(objects: Objects, options: EndpointSliceControllerOptions) {
+    super();
     this.#objects = objects;
     this.#types = typesOf(objects);
     this.#writer = new Writer(objects, options.log, 'endpointslice');
-    this.#loop = new Reconciler(
+    this.loop = new Reconciler(
       'endpointslice',
       objects.store,
       [{ resource: '/services' }, { resource: '/pods' }, { resource: 'discovery.k8s.io/endpointslices', relevant: (e) => e.object.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY }],
       () => this.#reconcile(),
       options.log,
     );
-  }
-
-  start(): void {
-    this.#loop.start();
-  }
-
-  stop(): void {
-    this.#loop.stop();
-  }
-
-  get pending(): boolean {
-    return this.#loop.pending;
   }
 
   #reconcile(): undefined {

@@ -9,7 +9,7 @@ import { kubernetesServiceIp } from '../api/defaults.js';
 import type { Objects } from '../api/objects.js';
 import type { KubeObject } from '../api/store.js';
 import { rec, sameJson, typesOf, Writer, type Json, type Types } from './kube.js';
-import { Reconciler } from './loop.js';
+import { LoopController, Reconciler } from './loop.js';
 
 export const KUBERNETES_SERVICE = 'kubernetes';
 export const KUBERNETES_NAMESPACE = 'default';
@@ -23,22 +23,23 @@ export interface KubernetesServiceOptions {
   readonly port: number;
 }
 
-export class KubernetesServiceController {
+export class KubernetesServiceController extends LoopController {
   readonly #objects: Objects;
   readonly #types: Types;
   readonly #writer: Writer;
   readonly #options: KubernetesServiceOptions;
   readonly #clusterIp: string;
-  readonly #loop: Reconciler;
+  protected readonly loop: Reconciler;
 
   constructor(objects: Objects, options: KubernetesServiceOptions) {
+    super();
     this.#objects = objects;
     this.#types = typesOf(objects);
     this.#writer = new Writer(objects, options.log, 'kubernetes-service');
     this.#options = options;
     this.#clusterIp = kubernetesServiceIp(options.serviceCidr);
     const ours = { relevant: (e: { object: KubeObject }): boolean => e.object.metadata.namespace === KUBERNETES_NAMESPACE && e.object.metadata.name === KUBERNETES_SERVICE };
-    this.#loop = new Reconciler(
+    this.loop = new Reconciler(
       'kubernetes-service',
       objects.store,
       [
@@ -50,18 +51,6 @@ export class KubernetesServiceController {
       () => this.#reconcile(),
       options.log,
     );
-  }
-
-  start(): void {
-    this.#loop.start();
-  }
-
-  stop(): void {
-    this.#loop.stop();
-  }
-
-  get pending(): boolean {
-    return this.#loop.pending;
   }
 
   #reconcile(): undefined {

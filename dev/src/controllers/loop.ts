@@ -100,3 +100,21 @@ export class Reconciler {
     this.#timer = undefined;
   }
 }
+
+/** A controller driven by one {@link Reconciler}: starting, stopping and `pending` are its loop's. */
+export abstract class LoopController {
+  protected abstract readonly loop: Reconciler;
+
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): void {
+    this.loop.stop();
+  }
+
+  /** Whether a reconcile is scheduled. */
+  get pending(): boolean {
+    return this.loop.pending;
+  }
+}

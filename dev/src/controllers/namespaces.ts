@@ -7,7 +7,7 @@ import type { Logger } from '@loom/shared/runtime';
 import type { Objects } from '../api/objects.js';
 import type { StoreEvent } from '../api/store.js';
 import { rec, sameJson, typesOf, Writer, type Types } from './kube.js';
-import { Reconciler } from './loop.js';
+import { LoopController, Reconciler } from './loop.js';
 
 export const DEFAULT_SERVICE_ACCOUNT = 'default';
 export const ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
@@ -20,14 +20,15 @@ export interface NamespaceControllerOptions {
   readonly apiCaPem: string;
 }
 
-export class NamespaceController {
+export class NamespaceController extends LoopController {
   readonly #objects: Objects;
   readonly #types: Types;
   readonly #writer: Writer;
   readonly #caPem: string;
-  readonly #loop: Reconciler;
+  protected readonly loop: Reconciler;
 
   constructor(objects: Objects, options: NamespaceControllerOptions) {
+    super();
     this.#objects = objects;
     this.#types = typesOf(objects);
     this.#writer = new Writer(objects, options.log, 'namespace');
@@ -36,7 +37,7 @@ export class NamespaceController {
       (name: string) =>
       (e: StoreEvent): boolean =>
         e.object.metadata.name === name && e.type !== 'ADDED';
-    this.#loop = new Reconciler(
+    this.loop = new Reconciler(
       'namespace',
       objects.store,
       [
@@ -47,18 +48,6 @@ export class NamespaceController {
       () => this.#reconcile(),
       options.log,
     );
-  }
-
-  start(): void {
-    this.#loop.start();
-  }
-
-  stop(): void {
-    this.#loop.stop();
-  }
-
-  get pending(): boolean {
-    return this.#loop.pending;
   }
 
   #reconcile(): undefined {

@@ -28,7 +28,7 @@ import {
   type Json,
   type Types,
 } from './kube.js';
-import { Reconciler } from './loop.js';
+import { LoopController, Reconciler } from './loop.js';
 
 /** At most this many pods are created or deleted for one ReplicaSet in one reconcile (Kubernetes' burst). */
 export const BURST = 500;
@@ -79,12 +79,12 @@ export function deletionOrder(a: KubeObject, b: KubeObject): number {
   return creationOf(b) - creationOf(a); // newest first
 }
 
-export class ReplicaSetController {
+export class ReplicaSetController extends LoopController {
   readonly #objects: Objects;
   readonly #types: Types;
   readonly #writer: Writer;
   readonly #now: () => number;
-  readonly #loop: Reconciler;
+  protected readonly loop: Reconciler;
   readonly #log: Logger;
   readonly #createPod: PodCreator;
   /** Pod creations under way per ReplicaSet uid (asynchronous creators): counted as pods, so none is made twice. */
@@ -93,26 +93,19 @@ export class ReplicaSetController {
   readonly #failures = new Map<string, { message: string; attempts: number; retryAt: number }>();
 
   constructor(objects: Objects, options: ReplicaSetControllerOptions) {
+    super();
     this.#objects = objects;
     this.#types = typesOf(objects);
     this.#writer = new Writer(objects, options.log, 'replicaset');
     this.#log = options.log;
     this.#createPod = options.createPod ?? ((namespace, body) => objects.create(this.#types.pods, namespace, body));
     this.#now = options.now ?? Date.now;
-    this.#loop = new Reconciler('replicaset', objects.store, [{ resource: 'apps/replicasets' }, { resource: '/pods' }], () => this.#reconcile(), options.log);
-  }
-
-  start(): void {
-    this.#loop.start();
-  }
-
-  stop(): void {
-    this.#loop.stop();
+    this.loop = new Reconciler('replicaset', objects.store, [{ resource: 'apps/replicasets' }, { resource: '/pods' }], () => this.#reconcile(), options.log);
   }
 
   /** Whether a reconcile is scheduled or pod creations are under way. */
-  get pending(): boolean {
-    return this.#loop.pending || this.#inFlight.size > 0;
+  override get pending(): boolean {
+    return this.loop.pending || this.#inFlight.size > 0;
   }
 
   #reconcile(): number | undefined {
@@ -201,7 +194,7 @@ export class ReplicaSetController {
       const left = (this.#inFlight.get(uid) ?? 1) - 1;
       if (left > 0) this.#inFlight.set(uid, left);
       else this.#inFlight.delete(uid);
-      this.#loop.schedule();
+      this.loop.schedule();
     }).catch(() => undefined);
     return true;
   }

@@ -112,6 +112,8 @@ if (unavailable !== null) {
       },
     });
     const running = await waitFor('Running and Ready', () => (condition(h.pod('meshed'), 'Ready')?.['status'] === 'True' ? h.pod('meshed') : undefined));
+    // Running means the app's process started (as for the kubelet), not that its first line is written yet.
+    await waitFor('the app wrote its first line', async () => ((await lines(file)).includes('app-start') ? true : undefined));
     t.strictSame(await lines(file), ['proxy-start', 'init', 'app-start'], 'the sidecar, then the init container, then the app');
     t.match(containerStatus(running, 'proxy', true), { ready: true, started: true, restartCount: 0 });
     t.equal(stateOf(containerStatus(running, 'proxy', true))?.[0], 'running', 'the sidecar runs on');
