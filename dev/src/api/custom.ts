@@ -13,7 +13,7 @@ import { applyDefaults, prune, validateObject, validateStatus } from './crd/sche
 import type { Objects } from './objects.js';
 import { apiVersionOf, storageKey, type ResourceType } from './registry.js';
 import { ApiError, badRequest, invalid } from './status.js';
-import type { KubeObject, StoreEvent } from './store.js';
+import { replaceContents, type KubeObject, type StoreEvent } from './store.js';
 import type { ResolveService } from './aggregator.js';
 import { convertObjects } from './webhooks/conversion.js';
 
@@ -166,11 +166,6 @@ export class CustomResources implements CustomResourcesPort {
   }
 }
 
-/** Makes `target` hold exactly `source`'s fields (the pipeline passes objects by reference). */
-function replaceContents(target: KubeObject, source: Record<string, unknown>): void {
-  for (const key of Object.keys(target)) if (!(key in source)) delete target[key];
-  Object.assign(target, source);
-}
 
 /** Whether a stored status says the same as a computed one, transition times aside (they differ on every computation). */
 function statusEqual(stored: unknown, computed: unknown): boolean {

@@ -4,6 +4,15 @@
  * caller can change what is stored. No validation here (objects.ts does that).
  */
 
+/**
+ * Makes `target` hold exactly `source`'s fields: for steps that compute a new object but must change the one the
+ * request pipeline passes along (strategies, schema pruning).
+ */
+export function replaceContents(target: Record<string, unknown>, source: Record<string, unknown>): void {
+  for (const key of Object.keys(target)) if (!(key in source)) delete target[key];
+  Object.assign(target, source);
+}
+
 /** A stored object: plain JSON with `metadata`. */
 export type KubeObject = Record<string, unknown> & { metadata: Metadata };
 

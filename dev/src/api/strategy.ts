@@ -9,17 +9,12 @@ import { builtInStrategy } from './defaults.js';
 import type { Strategy } from './objects.js';
 import type { ResourceType } from './registry.js';
 import { invalid } from './status.js';
-import type { KubeObject, Store } from './store.js';
+import { replaceContents, type Store } from './store.js';
 
 const CRDS = 'apiextensions.k8s.io/customresourcedefinitions';
 
 const isCrd = (type: ResourceType): boolean => type.group === 'apiextensions.k8s.io' && type.kind === 'CustomResourceDefinition';
 
-/** Makes `target` hold exactly `source`'s fields (strategies change objects in place). */
-function replaceContents(target: KubeObject, source: KubeObject): void {
-  for (const key of Object.keys(target)) if (!(key in source)) delete target[key];
-  Object.assign(target, source);
-}
 
 export interface StrategyOptions {
   /** Services get clusterIPs from it; without it Services are stored as given. */
