@@ -70,6 +70,7 @@ function resourceEntries(type: ResourceType): Record<string, unknown>[] {
   };
   const out = [main];
   if (type.status) out.push({ name: `${type.plural}/status`, singularName: '', namespaced: type.namespaced, kind: type.kind, verbs: ['get', 'patch', 'update'] });
+  if (type.scale !== undefined) out.push({ name: `${type.plural}/scale`, singularName: '', namespaced: type.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
   return out;
 }
 

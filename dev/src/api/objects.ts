@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { nameProblems, generatedName } from './names.js';
-import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, patchSchemaFor, PatchError } from './patch/index.js';
+import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, patchSchemaFor, PatchError, type PatchSchema } from './patch/index.js';
 import { apiVersionOf, BUILT_IN, Registry, storageKey, type ResourceType } from './registry.js';
 import { checkFieldSelector, fieldsOf, matchesFieldQuery, matchesLabelQuery, parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.js';
 import { alreadyExists, ApiError, badRequest, conflict, invalid, notFound } from './status.js';
@@ -30,6 +30,28 @@ export const PATCH_CONTENT_TYPES: Readonly<Record<string, PatchType>> = {
   'application/merge-patch+json': 'merge',
   'application/strategic-merge-patch+json': 'strategic',
 };
+
+/**
+ * `patch` applied to `current` as `patchType` says, with Kubernetes' answers for bad patches (400, 413, 422) and
+ * 415 for a strategic merge patch of a kind without a strategic merge schema.
+ */
+export function applyPatch(current: unknown, patchType: PatchType, patch: unknown, schema: PatchSchema | undefined): unknown {
+  try {
+    if (patchType === 'json') return applyJsonPatch(current, patch);
+    if (patchType === 'merge') return applyMergePatch(current, patch);
+    if (schema === undefined) {
+      throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
+    }
+    return applyStrategicMergePatch(current, patch, schema);
+  } catch (err) {
+    if (err instanceof PatchError) {
+      if (err.status === 400) throw badRequest(err.message);
+      if (err.status === 413) throw new ApiError(413, 'RequestEntityTooLarge', err.message);
+      throw new ApiError(422, 'Invalid', err.message);
+    }
+    throw err;
+  }
+}
 
 export type PropagationPolicy = 'Background' | 'Foreground' | 'Orphan';
 
@@ -269,26 +291,8 @@ export class Objects {
 
   /** The object a patch of `current` would store; admission may change it before {@link commitUpdate}. */
   preparePatch(type: ResourceType, current: KubeObject, patchType: PatchType, patch: unknown, subresource: string | undefined): KubeObject {
-    let patched: unknown;
-    try {
-      if (patchType === 'json') patched = applyJsonPatch(current, patch);
-      else if (patchType === 'merge') patched = applyMergePatch(current, patch);
-      else {
-        // Custom resources have no strategic merge schema (Kubernetes answers 415 for them too).
-        const schema = BUILT_IN.includes(type) ? patchSchemaFor(type.kind) : undefined;
-        if (schema === undefined) {
-          throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
-        }
-        patched = applyStrategicMergePatch(current, patch, schema);
-      }
-    } catch (err) {
-      if (err instanceof PatchError) {
-        if (err.status === 400) throw badRequest(err.message);
-        if (err.status === 413) throw new ApiError(413, 'RequestEntityTooLarge', err.message);
-        throw new ApiError(422, 'Invalid', err.message);
-      }
-      throw err;
-    }
+    // Custom resources have no strategic merge schema (Kubernetes answers 415 for them too).
+    const patched = applyPatch(current, patchType, patch, BUILT_IN.includes(type) ? patchSchemaFor(type.kind) : undefined);
     const next = this.#body(type, patched);
     // A patch that names no resourceVersion applies to the current object whatever its version.
     const requested = isRecord(patch) && isRecord(patch['metadata']) ? patch['metadata']['resourceVersion'] : undefined;

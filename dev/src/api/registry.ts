@@ -27,6 +27,29 @@ export interface ResourceType {
    * in, and the API converts them when another version is asked for (api.ts). Otherwise only apiVersion differs.
    */
   readonly webhookConversion?: boolean;
+  /** A custom resource version's `additionalPrinterColumns` (the table `kubectl get` prints); built-ins have their own printers. */
+  readonly printerColumns?: readonly PrinterColumn[];
+  /** The `scale` subresource: where replicas live in the object (Deployments, ReplicaSets, CRDs that declare it). */
+  readonly scale?: ScaleSubresource;
+}
+
+/** One `additionalPrinterColumns` entry of a CRD version (apiextensions.k8s.io/v1 CustomResourceColumnDefinition). */
+export interface PrinterColumn {
+  readonly name: string;
+  /** integer, number, string, boolean or date. */
+  readonly type: string;
+  readonly format?: string;
+  readonly description?: string;
+  readonly priority?: number;
+  /** A simple JSONPath relative to the object (`.spec.replicas`). */
+  readonly jsonPath: string;
+}
+
+/** A `scale` subresource's paths (CustomResourceSubresourceScale); JSON paths like `.spec.replicas`. */
+export interface ScaleSubresource {
+  readonly specReplicasPath: string;
+  readonly statusReplicasPath: string;
+  readonly labelSelectorPath?: string;
 }
 
 const CRUD = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] as const;
@@ -41,7 +64,11 @@ interface Spec {
   readonly categories?: readonly string[];
   readonly status?: boolean;
   readonly createOnly?: boolean;
+  readonly scale?: boolean;
 }
+
+/** Where apps/v1 Deployments and ReplicaSets keep replicas (their Scale is autoscaling/v1). */
+const APPS_SCALE: ScaleSubresource = Object.freeze({ specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' });
 
 function define(spec: Spec): ResourceType {
   const singular = spec.kind.toLowerCase();
@@ -58,6 +85,7 @@ function define(spec: Spec): ResourceType {
     verbs: spec.createOnly === true ? ['create'] : CRUD,
     status: spec.status ?? false,
     ...(spec.createOnly === true ? { createOnly: true } : {}),
+    ...(spec.scale === true ? { scale: APPS_SCALE } : {}),
   });
 }
 
@@ -72,8 +100,8 @@ export const BUILT_IN: readonly ResourceType[] = Object.freeze([
   define({ kind: 'Secret' }),
   define({ kind: 'Event', shortNames: ['ev'] }),
   define({ group: 'discovery.k8s.io', kind: 'EndpointSlice' }),
-  define({ group: 'apps', kind: 'Deployment', shortNames: ['deploy'], categories: ['all'], status: true }),
-  define({ group: 'apps', kind: 'ReplicaSet', shortNames: ['rs'], categories: ['all'], status: true }),
+  define({ group: 'apps', kind: 'Deployment', shortNames: ['deploy'], categories: ['all'], status: true, scale: true }),
+  define({ group: 'apps', kind: 'ReplicaSet', shortNames: ['rs'], categories: ['all'], status: true, scale: true }),
   define({ group: 'coordination.k8s.io', kind: 'Lease' }),
   define({ group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition', namespaced: false, shortNames: ['crd', 'crds'], categories: ['api-extensions'], status: true }),
   define({ group: 'admissionregistration.k8s.io', kind: 'MutatingWebhookConfiguration', namespaced: false, categories: ['api-extensions'] }),

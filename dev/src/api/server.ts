@@ -206,11 +206,14 @@ export class ApiServer {
     };
     const method = req.method ?? 'GET';
     if (type.createOnly === true && method !== 'POST') throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
-    if (path.subresource !== undefined && !(path.subresource === 'status' && type.status)) throw notServed();
+    const scale = path.subresource === 'scale' && type.scale !== undefined;
+    if (path.subresource !== undefined && !(path.subresource === 'status' && type.status) && !scale) throw notServed();
     const name = path.name;
+    if (scale && (name === undefined || !['GET', 'PUT', 'PATCH'].includes(method))) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
     const ctx = (): RequestContext => ({ user, dryRun: query.getAll('dryRun').includes('All'), fieldValidation: fieldValidationOf(query.get('fieldValidation')) });
     switch (method) {
       case 'GET': {
+        if (scale && name !== undefined) return send(res, 200, await api.getScale(type, ns, name));
         if (name !== undefined) return send(res, 200, await api.get(type, ns, name));
         if (path.watchPrefix || query.get('watch') === 'true' || query.get('watch') === '1') {
           const stop = serveWatch(req, res, {
@@ -245,7 +248,7 @@ export class ApiServer {
         if (name === undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
         const context = ctx();
         const body = await readJsonBody(req);
-        const updated = await api.update(type, ns, name, body, path.subresource, context);
+        const updated = scale ? await api.updateScale(type, ns, name, body, context) : await api.update(type, ns, name, body, path.subresource, context);
         return send(res, 200, updated.object, updated.warnings);
       }
       case 'PATCH': {
@@ -258,7 +261,7 @@ export class ApiServer {
         }
         const context = ctx();
         const body = await readJsonBody(req);
-        const patched = await api.patch(type, ns, name, patchType, body, path.subresource, context);
+        const patched = scale ? await api.patchScale(type, ns, name, patchType, body, context) : await api.patch(type, ns, name, patchType, body, path.subresource, context);
         return send(res, 200, patched.object, patched.warnings);
       }
       case 'DELETE': {

@@ -7,7 +7,7 @@
  * Established becomes True once all names are accepted and then stays True. storedVersions gains the storage
  * version. Served resources follow the accepted names, only while the CRD is Established.
  */
-import type { ResourceType } from '../registry.js';
+import type { PrinterColumn, ResourceType, ScaleSubresource } from '../registry.js';
 import type { KubeObject } from '../store.js';
 import { aggregate, goQuote } from './field.js';
 import { byPriority, conditionOf, defaultCrd, readCrd, storageVersionOf, type Crd, type CrdNames } from './definition.js';
@@ -54,6 +54,8 @@ export function resourceTypesOf(crdObject: KubeObject, status?: CrdStatus): Reso
   return byPriority(served.map((v) => v.name)).map((version) => {
     const v = served.find((x) => x.name === version);
     const status = v?.subresources?.status;
+    const columns = printerColumnsOf(v?.additionalPrinterColumns);
+    const scale = scaleOf(v?.subresources?.scale);
     return Object.freeze({
       group: crd.group,
       version,
@@ -66,8 +68,35 @@ export function resourceTypesOf(crdObject: KubeObject, status?: CrdStatus): Reso
       categories: [...names.categories],
       verbs: CUSTOM_RESOURCE_VERBS,
       status: typeof status === 'object' && status !== null,
+      ...(columns === undefined ? {} : { printerColumns: columns }),
+      ...(scale === undefined ? {} : { scale }),
     });
   });
+}
+
+const isJson = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A version's additionalPrinterColumns (already validated when the CRD was stored); undefined when it has none. */
+function printerColumnsOf(columns: readonly unknown[] | undefined): PrinterColumn[] | undefined {
+  if (columns === undefined) return undefined;
+  return columns.filter(isJson).map((c) => ({
+    name: typeof c['name'] === 'string' ? c['name'] : '',
+    type: typeof c['type'] === 'string' ? c['type'] : 'string',
+    jsonPath: typeof c['jsonPath'] === 'string' ? c['jsonPath'] : '',
+    ...(typeof c['format'] === 'string' ? { format: c['format'] } : {}),
+    ...(typeof c['description'] === 'string' ? { description: c['description'] } : {}),
+    ...(typeof c['priority'] === 'number' ? { priority: c['priority'] } : {}),
+  }));
+}
+
+/** A version's `subresources.scale`, if it declares one. */
+function scaleOf(scale: unknown): ScaleSubresource | undefined {
+  if (!isJson(scale) || typeof scale['specReplicasPath'] !== 'string' || typeof scale['statusReplicasPath'] !== 'string') return undefined;
+  return {
+    specReplicasPath: scale['specReplicasPath'],
+    statusReplicasPath: scale['statusReplicasPath'],
+    ...(typeof scale['labelSelectorPath'] === 'string' ? { labelSelectorPath: scale['labelSelectorPath'] } : {}),
+  };
 }
 
 function acceptedJson(n: CrdNames): AcceptedNames {
