@@ -16,6 +16,8 @@ export interface UserInfo {
   readonly username: string;
   readonly uid?: string;
   readonly groups: readonly string[];
+  /** What the authenticator adds (a ServiceAccount token's pod name and uid, credential id). */
+  readonly extra?: Readonly<Record<string, readonly string[]>>;
 }
 
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
@@ -40,7 +42,7 @@ export interface AdmissionAttributes {
   readonly object?: KubeObject;
   readonly oldObject?: KubeObject;
   readonly dryRun: boolean;
-  readonly userInfo: { username: string; uid?: string; groups: string[] };
+  readonly userInfo: { username: string; uid?: string; groups: string[]; extra?: Record<string, string[]> };
   readonly options?: unknown;
 }
 
@@ -73,6 +75,17 @@ export function fieldValidationOf(value: string | null): FieldValidation {
   if (value === null || value === '') return 'Warn';
   if (!FIELD_VALIDATION.has(value)) throw badRequest(`fieldValidation: Unsupported value: "${value}": supported values: "Ignore", "Strict", "Warn"`);
   return value as FieldValidation;
+}
+
+/** A user as JSON (AdmissionReview's and SelfSubjectReview's `userInfo`): extra keys sorted, empty parts left out. */
+export function userInfoJson(user: UserInfo): { username: string; uid?: string; groups: string[]; extra?: Record<string, string[]> } {
+  const extra = Object.entries(user.extra ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return {
+    username: user.username,
+    ...(user.uid === undefined ? {} : { uid: user.uid }),
+    groups: [...user.groups],
+    ...(extra.length === 0 ? {} : { extra: Object.fromEntries(extra.map(([k, v]) => [k, [...v]])) }),
+  };
 }
 
 export class Api {
@@ -219,7 +232,7 @@ export class Api {
       name: subject?.metadata.name ?? '',
       namespaced: type.namespaced,
       dryRun: ctx.dryRun,
-      userInfo: { username: ctx.user.username, ...(ctx.user.uid === undefined ? {} : { uid: ctx.user.uid }), groups: [...ctx.user.groups] },
+      userInfo: userInfoJson(ctx.user),
       ...(subresource === undefined ? {} : { subresource }),
       ...(namespace === undefined ? {} : { namespace }),
       ...(object === undefined ? {} : { object }),

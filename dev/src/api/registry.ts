@@ -108,6 +108,7 @@ export const BUILT_IN: readonly ResourceType[] = Object.freeze([
   define({ group: 'admissionregistration.k8s.io', kind: 'ValidatingWebhookConfiguration', namespaced: false, categories: ['api-extensions'] }),
   define({ group: 'apiregistration.k8s.io', kind: 'APIService', namespaced: false, categories: ['api-extensions'], status: true }),
   define({ group: 'authentication.k8s.io', kind: 'TokenReview', namespaced: false, createOnly: true }),
+  define({ group: 'authentication.k8s.io', kind: 'SelfSubjectReview', namespaced: false, createOnly: true }),
 ]);
 
 /** `group/version` as `apiVersion` spells it (`v1` for the core group). */

@@ -6,18 +6,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@loom/shared/runtime';
 import { apiServiceBackend, proxyToApiService, type ProxyClientMaterial, type ResolveService } from './aggregator.js';
-import type { UserInfo } from './api.js';
+import { userInfoJson } from './api.js';
 import type { Objects } from './objects.js';
 import { ApiError, badRequest, statusOf } from './status.js';
 import type { KubeObject } from './store.js';
 import { DISCOVERY_CACHE_CONTROL, JWKS_CONTENT_TYPE, JWKS_PATH, OPENID_CONFIGURATION_PATH, type TokenAuthority } from './tokens.js';
-import { readJsonBody, send, type Route } from './server.js';
+import { readBody, readJsonBody, send, type Route } from './server.js';
 
 const API_SERVICES = 'apiregistration.k8s.io/apiservices';
 
-/** `POST /api/v1/namespaces/<ns>/serviceaccounts/<sa>/token` and `POST /apis/authentication.k8s.io/v1/tokenreviews`. */
-export function tokenRoutes(tokens: TokenAuthority): Route {
-  return async (req, res, url) => {
+/**
+ * `POST /api/v1/namespaces/<ns>/serviceaccounts/<sa>/token`, `POST /apis/authentication.k8s.io/v1/tokenreviews` and
+ * `POST /apis/authentication.k8s.io/v1/selfsubjectreviews` (kubectl auth whoami: who the request's credentials are).
+ */
+export function tokenRoutes(tokens: TokenAuthority, now: () => Date = () => new Date()): Route {
+  return async (req, res, url, user) => {
     const path = url.pathname.replace(/\/+$/, '');
     const request = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)\/token$/.exec(path);
     if (request !== null) {
@@ -29,6 +32,13 @@ export function tokenRoutes(tokens: TokenAuthority): Route {
     if (path === '/apis/authentication.k8s.io/v1/tokenreviews') {
       if (req.method !== 'POST') throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
       send(res, 201, tokens.tokenReview(await readJsonBody(req)));
+      return true;
+    }
+    if (path === '/apis/authentication.k8s.io/v1/selfsubjectreviews') {
+      if (req.method !== 'POST') throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+      await readBody(req);
+      const creationTimestamp = now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+      send(res, 201, { kind: 'SelfSubjectReview', apiVersion: 'authentication.k8s.io/v1', metadata: { creationTimestamp }, status: { userInfo: userInfoJson(user) } });
       return true;
     }
     return false;
@@ -61,16 +71,11 @@ export function aggregatorRoute(objects: Objects, options: { resolveService: Res
     const [, group = '', version = ''] = match;
     const apiService = aggregatedService(objects, group, version);
     if (apiService === undefined) return false;
-    await proxyToApiService(req, res, { apiService, user: toProxyUser(user) }, options);
+    await proxyToApiService(req, res, { apiService, user }, options);
     return true;
   };
 }
 
-const toProxyUser = (user: UserInfo): { username: string; groups: readonly string[]; uid?: string } => ({
-  username: user.username,
-  groups: user.groups,
-  ...(user.uid === undefined ? {} : { uid: user.uid }),
-});
 
 /** Where `kubectl logs` reads: the pod runner's log files. */
 export interface LogSource {

@@ -64,13 +64,8 @@ export function send(res: ServerResponse, code: number, body: unknown, warnings:
 
 const JSON_TYPES = new Set(['', 'application/json', ...Object.keys(PATCH_CONTENT_TYPES)]);
 
-/** A JSON request body (undefined when empty); 415 for other media types, 413 beyond {@link MAX_BODY_BYTES}. */
-export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
-  const type = mediaType(req.headers['content-type']);
-  if (!JSON_TYPES.has(type)) {
-    req.resume();
-    throw new ApiError(415, 'UnsupportedMediaType', `the local cluster reads JSON request bodies only, not ${type} (kubectl create <kind> sends protobuf; use kubectl create -f or apply)`);
-  }
+/** The request body's bytes; 413 beyond {@link MAX_BODY_BYTES}. */
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -78,7 +73,17 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY_BYTES) throw new ApiError(413, 'RequestEntityTooLarge', `the request body is larger than ${MAX_BODY_BYTES} bytes`);
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+/** A JSON request body (undefined when empty); 415 for other media types, 413 beyond {@link MAX_BODY_BYTES}. */
+export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  const type = mediaType(req.headers['content-type']);
+  if (!JSON_TYPES.has(type)) {
+    req.resume();
+    throw new ApiError(415, 'UnsupportedMediaType', `the local cluster reads JSON request bodies only, not ${type} (kubectl create <kind> sends protobuf; use kubectl create -f or apply)`);
+  }
+  const text = (await readBody(req)).toString('utf8');
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text) as unknown;

@@ -13,6 +13,7 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { algorithmOf, keyIdOf, parseJws, peekPayload, publicJwk, signJws, verifyJws, type JwsAlgorithm } from './jwt.js';
+import { userInfoJson } from './api.js';
 import { ApiError, badRequest, notFound } from './status.js';
 import type { KubeObject } from './store.js';
 
@@ -224,7 +225,7 @@ export class TokenAuthority {
     if (review.token === undefined || review.token === '') throw badRequest('token is required for TokenReview in authentication');
     const result = this.verify(review.token, review.audiences);
     const status = result.authenticated
-      ? { authenticated: true, user: userJson(result.user), audiences: result.audiences }
+      ? { authenticated: true, user: userInfoJson(result.user), audiences: result.audiences }
       : { user: {}, error: result.error };
     const metadata = isRecord(review.metadata) ? review.metadata : {};
     return {
@@ -437,10 +438,6 @@ const boundRefJson = (r: BoundRef): Record<string, string> => ({
   ...(r.uid === undefined || r.uid === '' ? {} : { uid: r.uid }),
 });
 
-function userJson(user: TokenUser): Record<string, unknown> {
-  const extra = user.extra === undefined ? undefined : Object.fromEntries(Object.entries(user.extra).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return { username: user.username, ...(user.uid === undefined ? {} : { uid: user.uid }), groups: user.groups, ...(extra === undefined ? {} : { extra }) };
-}
 
 const stringField = (obj: Record<string, unknown>, key: string): string => (typeof obj[key] === 'string' ? obj[key] : '');
 

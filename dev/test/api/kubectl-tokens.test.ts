@@ -126,9 +126,13 @@ if (missing !== null) {
     t.match(refused.stderr, 'error: You must be logged in to the server (Unauthorized)');
     t.match(await ok(t, ['--token', apiToken, 'get', 'serviceaccount', 'robot', '-o', 'name']), 'serviceaccount/robot');
     const whoami = await kubectl(['--token', apiToken, 'auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}']);
-    t.equal(whoami.stdout, 'system:serviceaccount:default:robot', `kubectl auth whoami names the ServiceAccount${whoami.code === 0 ? '' : `: ${whoami.stderr.trim()}`}`, {
-      todo: 'authentication.k8s.io/v1 SelfSubjectReview (GA since 1.28) is not served: kubectl auth whoami says the API is not enabled',
-    });
+    t.equal(whoami.stdout, 'system:serviceaccount:default:robot', `kubectl auth whoami names the ServiceAccount${whoami.code === 0 ? '' : `: ${whoami.stderr.trim()}`}`);
+    const review = json<{ kind: string; status: { userInfo: { username: string; uid: string; groups: string[]; extra: Record<string, string[]> } } }>(await ok(t, ['--token', apiToken, 'auth', 'whoami', '-o', 'json']));
+    t.equal(review.kind, 'SelfSubjectReview');
+    t.strictSame(review.status.userInfo.groups, ['system:serviceaccounts', 'system:serviceaccounts:default', 'system:authenticated']);
+    t.match(review.status.userInfo.uid, /^[0-9a-f-]{36}$/, 'the ServiceAccount uid');
+    t.match(review.status.userInfo.extra['authentication.kubernetes.io/credential-id']?.[0] ?? '', /^JTI=/, 'the token\'s extra');
+    t.match(await ok(t, ['auth', 'whoami']), /Username\s+kubernetes-admin[\s\S]*Groups\s+\[system:masters system:authenticated\]/, 'the admin credentials, as a table');
   });
 
   t.test('the issuer discovery documents describe the key that signed the tokens', async (t) => {
