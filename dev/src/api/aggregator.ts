@@ -19,7 +19,6 @@ import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders, ServerRespons
 import { createRoot, nameDer, OID, signCertificate } from '@loom/ca';
 import { generateKeySync } from '@loom/shared/identity';
 import type { Logger } from '@loom/shared/runtime';
-import { ApiError, statusOf } from './status.js';
 import type { KubeObject } from './store.js';
 
 /** `spec.service.port` when the APIService names none (apiregistration's default). */
@@ -208,9 +207,10 @@ function trustDescription(backend: ApiServiceBackend): string {
   return readable.length === 0 ? 'spec.caBundle holds no CA certificate' : `verified with spec.caBundle (${readable.length} CA certificate${readable.length === 1 ? '' : 's'})`;
 }
 
+/** kube-aggregator's answer when the backend cannot be reached: plain text (kubectl words it "the server is currently unable to handle the request"). */
 function sendUnavailable(res: ServerResponse): void {
-  const text = JSON.stringify(statusOf(new ApiError(503, 'ServiceUnavailable', 'service unavailable')));
-  res.writeHead(503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache, private' });
+  const text = 'service unavailable\n';
+  res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache, private' });
   res.end(text);
 }
 
@@ -340,6 +340,8 @@ export interface ApiServiceCondition {
 export interface AvailabilityProbe {
   /** The current Service or Endpoints object of that name. */
   lookup(kind: 'Service' | 'Endpoints', namespace: string, name: string): KubeObject | undefined;
+  /** The Service's EndpointSlices (label kubernetes.io/service-name), consulted when it has no Endpoints object. */
+  endpointSlices?(namespace: string, name: string): readonly KubeObject[];
   readonly resolveService: ResolveService;
   readonly proxyClient: ProxyClientMaterial;
   /** The discovery request's deadline; default 5 s. */
@@ -371,11 +373,9 @@ export async function apiServiceAvailability(apiService: KubeObject, probe: Avai
     if (servicePort === undefined) return unavailable('ServicePortError', `service/${name} in "${namespace}" is not listening on port ${port}`);
     const portName = typeof servicePort['name'] === 'string' ? servicePort['name'] : '';
     const endpoints = probe.lookup('Endpoints', namespace, name);
-    if (endpoints === undefined) return unavailable('EndpointsNotFound', `cannot find endpoints for service/${name} in "${namespace}"`);
-    const subsets = Array.isArray(endpoints['subsets']) ? endpoints['subsets'].filter(isRecord) : [];
-    const active = subsets.some(
-      (s) => Array.isArray(s['addresses']) && s['addresses'].length > 0 && Array.isArray(s['ports']) && s['ports'].some((p) => isRecord(p) && (typeof p['name'] === 'string' ? p['name'] : '') === portName),
-    );
+    const slices = endpoints === undefined ? (probe.endpointSlices?.(namespace, name) ?? []) : [];
+    if (endpoints === undefined && slices.length === 0) return unavailable('EndpointsNotFound', `cannot find endpoints for service/${name} in "${namespace}"`);
+    const active = endpoints === undefined ? slices.some((slice) => sliceServes(slice, portName)) : endpointsServe(endpoints, portName);
     if (!active) return unavailable('MissingEndpoints', `endpoints for service/${name} in "${namespace}" have no addresses with port name "${portName}"`);
   }
 
@@ -397,6 +397,22 @@ export async function apiServiceAvailability(apiService: KubeObject, probe: Avai
     return unavailable('FailedDiscoveryCheck', `failing or missing response from ${url}: ${why}`);
   }
   return { type: 'Available', status: 'True', reason: 'Passed', message: 'all checks passed' };
+}
+
+const named = (p: unknown, portName: string): boolean => isRecord(p) && (typeof p['name'] === 'string' ? p['name'] : '') === portName;
+
+/** Whether an Endpoints object has a subset with addresses and a port of that name. */
+function endpointsServe(endpoints: KubeObject, portName: string): boolean {
+  const subsets = Array.isArray(endpoints['subsets']) ? endpoints['subsets'].filter(isRecord) : [];
+  return subsets.some((s) => Array.isArray(s['addresses']) && s['addresses'].length > 0 && Array.isArray(s['ports']) && s['ports'].some((p) => named(p, portName)));
+}
+
+/** Whether an EndpointSlice has a ready endpoint with an address and a port of that name. */
+function sliceServes(slice: KubeObject, portName: string): boolean {
+  const ports = Array.isArray(slice['ports']) ? slice['ports'] : [];
+  const endpoints = Array.isArray(slice['endpoints']) ? slice['endpoints'].filter(isRecord) : [];
+  const ready = endpoints.some((e) => Array.isArray(e['addresses']) && e['addresses'].length > 0 && !(isRecord(e['conditions']) && e['conditions']['ready'] === false));
+  return ready && ports.some((p) => named(p, portName));
 }
 
 /** One discovery GET: undefined when it answered 2xx, else the status code it answered or why it did not. */

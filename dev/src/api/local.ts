@@ -8,6 +8,7 @@ import type { Logger } from '@loom/shared/runtime';
 import { aggregatorRoute, issuerRoutes, logRoute, tokenRoutes, type LogSource } from './routes.js';
 import { extensionApiserverAuthentication, frontProxyMaterial, type ResolveService } from './aggregator.js';
 import { Api } from './api.js';
+import { ApiServiceAvailability } from './availability.js';
 import { CustomResources } from './custom.js';
 import { resolveServiceEndpoint } from './resolve.js';
 import { TokenAuthority } from './tokens.js';
@@ -113,7 +114,9 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     ],
     ...(options.bookmarkIntervalMs === undefined ? {} : { bookmarkIntervalMs: options.bookmarkIntervalMs }),
   });
+  const availability = new ApiServiceAvailability(objects, { resolveService, proxyClient: { certPem: frontProxy.certPem, keyPem: frontProxy.keyPem }, log: options.log });
   const port = await server.listen(options.host, options.port ?? 0);
+  availability.start();
   url = `https://${host}:${port}`;
   return {
     server,
@@ -126,6 +129,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     token,
     kubeconfig: kubeconfig({ name: options.name, server: url, caPem: tls.rootPem, token }),
     close: async () => {
+      await availability.stop();
       custom.stop();
       await server.close();
     },
