@@ -155,7 +155,7 @@ export class CustomResources implements CustomResourcesPort {
     const pruned = prune(schema, object);
     const warnings: string[] = [];
     if (pruned.unknown.length > 0) {
-      if (fieldValidation === 'Strict') throw badRequest(`strict decoding error: ${pruned.unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
+      if (fieldValidation === 'Strict') throw badRequest(`${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: strict decoding error: ${pruned.unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
       if (fieldValidation === 'Warn') warnings.push(...pruned.unknown.map((f) => `unknown field "${f}"`));
     }
     replaceContents(object, pruned.object);

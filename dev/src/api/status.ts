@@ -19,7 +19,9 @@ export type StatusReason =
   | 'RequestEntityTooLarge'
   | 'InternalError'
   | 'ServiceUnavailable'
-  | 'Timeout';
+  | 'Timeout'
+  /** None: what Kubernetes answers for errors it does not classify (a failed conversion); kubectl prints `Error from server:`. */
+  | '';
 
 export interface StatusDetails {
   readonly name?: string;
@@ -75,7 +77,7 @@ export function statusOf(error: ApiError): Record<string, unknown> {
     metadata: {},
     status: 'Failure',
     message: error.message,
-    reason: error.reason,
+    ...(error.reason === '' ? {} : { reason: error.reason }),
     ...(error.details === undefined ? {} : { details: error.details }),
     code: error.code,
   };

@@ -313,6 +313,24 @@ const UNKNOWN_AUTHORITY = new Set([
 ]);
 
 /** A Node network or TLS error as Go's HTTP client reports it (what Kubernetes' messages carry). */
+/**
+ * Go's x509.HostnameError text: an IP host is checked against the IP SANs only, a name against the DNS SANs only
+ * (`subjectAltName` is Node's `DNS:a, IP Address:b` list).
+ */
+export function hostnameError(subjectAltName: string, host: string): string {
+  const sans = subjectAltName.split(', ').filter((n) => n !== '');
+  const of = (prefix: string): string[] => sans.filter((n) => n.startsWith(prefix)).map((n) => n.slice(prefix.length));
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (isIP(bare) !== 0) {
+    const ips = of('IP Address:');
+    if (ips.length === 0) return `x509: cannot validate certificate for ${bare} because it doesn't contain any IP SANs`;
+    return `x509: certificate is valid for ${ips.join(', ')}, not ${bare}`;
+  }
+  const names = of('DNS:');
+  if (names.length === 0) return `x509: certificate is not valid for any names, but wanted to match ${host}`;
+  return `x509: certificate is valid for ${names.join(', ')}, not ${host}`;
+}
+
 function transportReason(err: unknown, address: { host: string; port: number }, serverName: string | undefined): string {
   const e = err instanceof Error ? (err as Error & { code?: string; cert?: { subjectaltname?: string } }) : undefined;
   const message = e?.message ?? String(err);
@@ -326,14 +344,7 @@ function transportReason(err: unknown, address: { host: string; port: number }, 
   if (code === 'ECONNRESET') return message === 'socket hang up' ? 'EOF' : `read tcp ${hostPort}: read: connection reset by peer`;
   if (UNKNOWN_AUTHORITY.has(code)) return 'tls: failed to verify certificate: x509: certificate signed by unknown authority';
   if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return 'tls: failed to verify certificate: x509: certificate has expired or is not yet valid';
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    const names = (e?.cert?.subjectaltname ?? '')
-      .split(', ')
-      .map((n) => n.replace(/^(DNS|IP Address|URI):/, ''))
-      .filter((n) => n !== '');
-    if (names.length === 0) return 'tls: failed to verify certificate: x509: certificate is not valid for any names';
-    return `tls: failed to verify certificate: x509: certificate is valid for ${names.join(', ')}, not ${serverName ?? address.host}`;
-  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `tls: failed to verify certificate: ${hostnameError(e?.cert?.subjectaltname ?? '', serverName ?? address.host)}`;
   if (/wrong version number|packet length too long|http request/i.test(message)) return 'http: server gave HTTP response to HTTPS client';
   return message;
 }

@@ -43,7 +43,8 @@ function jsonType(v: unknown): string {
   return typeof v === 'object' ? 'object' : typeof v;
 }
 
-const failure = (message: string): ApiError => new ApiError(500, 'InternalError', message);
+/** A failed conversion: a 500 Status with no reason, as kube-apiserver answers. */
+const failure = (message: string): ApiError => new ApiError(500, '', message);
 
 /**
  * `objects` (of the CRD's kind, in any of its versions) in `desiredAPIVersion` (`<group>/<version>`), as new

@@ -7,7 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import { mintCa, type TestCa } from '@loom/ca/testing';
 import { generateKeySync } from '@loom/shared/identity';
 import t, { type Test } from 'tap';
-import { postJson, webhookTarget, WebhookCallError, WebhookConfigError, type ResolveService, type WebhookTarget } from '../../../src/api/webhooks/client.js';
+import { hostnameError, postJson, webhookTarget, WebhookCallError, WebhookConfigError, type ResolveService, type WebhookTarget } from '../../../src/api/webhooks/client.js';
 
 const ca = mintCa();
 const otherCa = mintCa();
@@ -170,7 +170,7 @@ t.test('failures read as Kubernetes reports them', async (t) => {
   );
   t.equal(
     await callError(webhookTarget({ service: { namespace: 'webhooks', name: 'other', path: '/mutate' }, caBundle: bundle(ca) }), resolveTo(port)),
-    'Post "https://other.webhooks.svc:443/mutate?timeout=10s": tls: failed to verify certificate: x509: certificate is valid for hook.webhooks.svc, 127.0.0.1, not other.webhooks.svc',
+    'Post "https://other.webhooks.svc:443/mutate?timeout=10s": tls: failed to verify certificate: x509: certificate is valid for hook.webhooks.svc, not other.webhooks.svc',
     'a certificate for another service',
   );
   const dead = await deadPort();
@@ -228,4 +228,17 @@ t.test('answers that are not usable', async (t) => {
 
   const big = await server(t, () => ({ body: JSON.stringify({ data: 'x'.repeat(5000) }) }));
   t.equal(await callError(webhookTarget(serviceRef()), resolveTo(big.port), 10, 1000), "the webhook's response is larger than 1000 bytes", 'a response over the limit');
+});
+
+t.test('hostnameError: Go\'s x509.HostnameError wording', (t) => {
+  const cases: [string, string, string][] = [
+    ['DNS:hook.svc, IP Address:127.0.0.1', 'other.svc', 'x509: certificate is valid for hook.svc, not other.svc'],
+    ['IP Address:127.0.0.1', 'hook.svc', 'x509: certificate is not valid for any names, but wanted to match hook.svc'],
+    ['DNS:hook.svc, IP Address:127.0.0.1, IP Address:10.0.0.1', '10.0.0.2', 'x509: certificate is valid for 127.0.0.1, 10.0.0.1, not 10.0.0.2'],
+    ['DNS:hook.svc', '10.0.0.2', "x509: cannot validate certificate for 10.0.0.2 because it doesn't contain any IP SANs"],
+    ['DNS:hook.svc', '[::1]', "x509: cannot validate certificate for ::1 because it doesn't contain any IP SANs"],
+    ['', 'hook.svc', 'x509: certificate is not valid for any names, but wanted to match hook.svc'],
+  ];
+  for (const [sans, host, want] of cases) t.equal(hostnameError(sans, host), want, `${sans || 'no SANs'} / ${host}`);
+  t.end();
 });
