@@ -895,6 +895,9 @@ function apply(phase: Phase, group: string, kind: string, object: KubeObject, co
       admit: phase !== 'validate',
       validate,
     });
+  } else if (group === '' && kind === 'Secret') {
+    // SetDefaults_Secret: an untyped Secret is Opaque.
+    if (object['type'] === undefined || object['type'] === null || object['type'] === '') object['type'] = 'Opaque';
   } else if (group === 'apps' && kind === 'Deployment') {
     defaultDeployment(object, { ...withPrevious, validate });
   } else if (group === 'apps' && kind === 'ReplicaSet') {

@@ -8,7 +8,9 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '@loom/shared/runtime';
-import { coreVersions, group, groupList, resourceList, versionInfo } from './discovery.js';
+import { coreVersions, group, groupList, KUBERNETES_VERSION, resourceList, versionInfo } from './discovery.js';
+import { KUBERNETES_PROTOBUF, ProtobufDecodeError, decodeKubernetesProtobuf } from './protobuf/decode.js';
+import { OPENAPI_V2_PROTOBUF, encodeOpenApiV2Document, openApiV2Document, wantsOpenApiV2Protobuf } from './protobuf/openapi-v2.js';
 import { fieldValidationOf, type Api, type RequestContext, type UserInfo } from './api.js';
 import { PATCH_CONTENT_TYPES, type PropagationPolicy } from './objects.js';
 import { groupVersionDocument, openApiIndex, parseOpenApiPath } from './openapi.js';
@@ -17,6 +19,7 @@ import { apiVersionOf, type ResourceType } from './registry.js';
 import { ApiError, badRequest, statusOf, success } from './status.js';
 import type { KubeObject } from './store.js';
 import { serveWatch } from './watch.js';
+import { includeObjectOf, negotiate, toPartialObjectMetadata, toPartialObjectMetadataList, toTable, watchEncoder, type Negotiation } from './table/index.js';
 import { AdmissionError } from './webhooks/errors.js';
 
 /** Request bodies larger than this are refused (413), as Kubernetes limits them to about 3 MiB. */
@@ -76,12 +79,25 @@ export async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** A JSON request body (undefined when empty); 415 for other media types, 413 beyond {@link MAX_BODY_BYTES}. */
+/**
+ * A JSON request body, or a Kubernetes protobuf body (kubectl create <kind>, create token, auth whoami) decoded to the
+ * same JSON object; undefined when empty. 415 for other media types, 413 beyond {@link MAX_BODY_BYTES}.
+ */
 export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   const type = mediaType(req.headers['content-type']);
+  if (type === KUBERNETES_PROTOBUF) {
+    const bytes = await readBody(req);
+    if (bytes.length === 0) return undefined;
+    try {
+      return decodeKubernetesProtobuf(bytes);
+    } catch (err) {
+      if (err instanceof ProtobufDecodeError) throw new ApiError(err.code, err.reason, err.message);
+      throw err;
+    }
+  }
   if (!JSON_TYPES.has(type)) {
     req.resume();
-    throw new ApiError(415, 'UnsupportedMediaType', `the local cluster reads JSON request bodies only, not ${type} (kubectl create <kind> sends protobuf; use kubectl create -f or apply)`);
+    throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, ${KUBERNETES_PROTOBUF}`);
   }
   const text = (await readBody(req)).toString('utf8');
   if (text.trim() === '') return undefined;
@@ -165,6 +181,14 @@ export class ApiServer {
       return;
     }
     const registry = this.#options.api.objects.registry;
+    if (path === '/openapi/v2') {
+      if (wantsOpenApiV2Protobuf(req.headers.accept)) {
+        const doc = encodeOpenApiV2Document(KUBERNETES_VERSION.gitVersion);
+        res.writeHead(200, { 'content-type': OPENAPI_V2_PROTOBUF, 'content-length': doc.length, 'cache-control': 'no-cache, private' }).end(doc);
+        return;
+      }
+      return send(res, 200, openApiV2Document(KUBERNETES_VERSION.gitVersion));
+    }
     if (path.startsWith('/openapi/v3')) {
       const which = parseOpenApiPath(path);
       const doc = which === 'index' ? openApiIndex(registry) : which === undefined ? undefined : groupVersionDocument(registry, which.group, which.version);
@@ -219,8 +243,15 @@ export class ApiServer {
     switch (method) {
       case 'GET': {
         if (scale && name !== undefined) return send(res, 200, await api.getScale(type, ns, name));
-        if (name !== undefined) return send(res, 200, await api.get(type, ns, name));
-        if (path.watchPrefix || query.get('watch') === 'true' || query.get('watch') === '1') {
+        const watching = name === undefined && (path.watchPrefix || query.get('watch') === 'true' || query.get('watch') === '1');
+        const form = negotiate(req.headers.accept, { list: name === undefined, watch: watching, type });
+        if ('notAcceptable' in form && form.afterRead !== true) throw new ApiError(406, 'NotAcceptable', form.notAcceptable);
+        if (name !== undefined) {
+          const object = await api.get(type, ns, name);
+          return send(res, 200, present(form, type, [object], object.metadata.resourceVersion ?? '', query, object));
+        }
+        if (watching) {
+          const encode = 'notAcceptable' in form || form.as === 'Object' ? undefined : watchEncoder(type, form, { includeObject: tableOptions(form, query) });
           const stop = serveWatch(req, res, {
             objects: api.objects,
             type,
@@ -233,13 +264,14 @@ export class ApiServer {
             bookmarkIntervalMs: this.#options.bookmarkIntervalMs ?? 5_000,
             log: this.#options.log,
             ...(type.webhookConversion === true ? { convert: (objects: KubeObject[]) => api.served(type, objects) } : {}),
+            ...(encode === undefined ? {} : { encode }),
           });
           this.#watches.add(stop);
           res.on('close', () => this.#watches.delete(stop));
           return;
         }
         const { items, resourceVersion } = await api.list(type, ns, selection);
-        return send(res, 200, { kind: type.listKind, apiVersion: apiVersionOf(type.group, type.version), metadata: { resourceVersion }, items });
+        return send(res, 200, present(form, type, items, resourceVersion, query, { kind: type.listKind, apiVersion: apiVersionOf(type.group, type.version), metadata: { resourceVersion }, items }));
       }
       case 'POST': {
         if (name !== undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
@@ -284,6 +316,29 @@ export class ApiServer {
       default:
         throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
     }
+  }
+}
+
+/** The includeObject of a Table request (400 for another value). */
+function tableOptions(form: Negotiation, query: URLSearchParams): 'None' | 'Metadata' | 'Object' {
+  if ('notAcceptable' in form || form.as !== 'Table') return 'Metadata';
+  const option = includeObjectOf(query.get('includeObject'));
+  if ('badRequest' in option) throw badRequest(option.badRequest);
+  return option.includeObject;
+}
+
+/** A read's body in the negotiated form: `plain` (the object or list), a Table, or PartialObjectMetadata(List). */
+function present(form: Negotiation, type: ResourceType, objects: readonly KubeObject[], resourceVersion: string, query: URLSearchParams, plain: unknown): unknown {
+  if ('notAcceptable' in form) throw new ApiError(406, 'NotAcceptable', form.notAcceptable);
+  switch (form.as) {
+    case 'Object':
+      return plain;
+    case 'Table':
+      return toTable(type, objects, { now: new Date(), includeObject: tableOptions(form, query), resourceVersion, version: form.version });
+    case 'PartialObjectMetadata':
+      return toPartialObjectMetadata(objects[0] as KubeObject, form.version);
+    case 'PartialObjectMetadataList':
+      return toPartialObjectMetadataList(objects, resourceVersion, form.version);
   }
 }
 

@@ -28,6 +28,8 @@ export interface WatchRequest {
   readonly log: Logger;
   /** Converts objects stored in another version (webhook-converted custom resources); events keep their order. */
   readonly convert?: (objects: KubeObject[]) => Promise<KubeObject[]>;
+  /** Each event's object in the negotiated form (Table, PartialObjectMetadata); undefined ends the stream. */
+  readonly encode?: (object: unknown) => unknown;
 }
 
 type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
@@ -66,7 +68,10 @@ export function serveWatch(req: IncomingMessage, res: ServerResponse, w: WatchRe
   let lastRv = from;
   let ended = false;
   const emit = (eventType: WatchEventType, object: unknown): void => {
-    if (!ended) res.write(`${JSON.stringify({ type: eventType, object })}\n`);
+    if (ended) return;
+    const encoded = w.encode === undefined ? object : w.encode(object);
+    if (encoded === undefined) return stop();
+    res.write(`${JSON.stringify({ type: eventType, object: encoded })}\n`);
   };
   // Events that need a conversion wait for it; every later event waits behind them, so the order holds.
   let queue: Promise<void> | undefined;

@@ -511,6 +511,12 @@ t.test('defaultBuiltIn applies the right defaults and leaves other kinds alone',
   const d = deployment();
   defaultBuiltIn('apps', 'Deployment', d);
   t.equal(spec(d)['replicas'], 1);
+  const secret = obj('s', { data: {} });
+  defaultBuiltIn('', 'Secret', secret);
+  t.equal(secret['type'], 'Opaque', 'an untyped Secret is Opaque');
+  const tls = obj('s', { type: 'kubernetes.io/tls' });
+  defaultBuiltIn('', 'Secret', tls);
+  t.equal(tls['type'], 'kubernetes.io/tls', 'a typed Secret keeps its type');
   const cm = obj('c', { data: { a: 'b' } });
   defaultBuiltIn('', 'ConfigMap', cm);
   t.strictSame(cm, obj('c', { data: { a: 'b' } }));

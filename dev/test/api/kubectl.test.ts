@@ -14,7 +14,7 @@ if (missing !== null) {
   const { env, kubectl, ok } = await startKube(t, { bookmarkIntervalMs: 200 });
 
   // Plain `kubectl apply`: kubectl learns from /openapi/v3 that the server validates fields (fieldValidation), so it
-  // needs no client-side schema (/openapi/v2, not served).
+  // needs no client-side schema (/openapi/v2 is served without definitions).
   const APPLY = ['apply', '-f', '-'];
 
   const manifests = (image: string, extraEnv: string): string => `
@@ -112,10 +112,14 @@ ${extraEnv}
     t.match(badName.stderr, /The ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/);
   });
 
-  t.test('a protobuf body (kubectl create <kind> sends one) is refused with a message saying what to use', async (t) => {
-    const r = await kubectl(['create', 'configmap', 'proto', '-n', 'shop']);
-    t.equal(r.code, 1);
-    t.match(r.stderr, 'the local cluster reads JSON request bodies only, not application/vnd.kubernetes.protobuf');
+  t.test('kubectl create <kind> sends protobuf bodies: decoded, validated and stored like JSON', async (t) => {
+    t.match(await ok(t, ['create', 'configmap', 'proto', '-n', 'shop', '--from-literal=a=1']), 'configmap/proto created');
+    t.equal(await ok(t, ['get', 'configmap', 'proto', '-n', 'shop', '-o', 'jsonpath={.data.a}']), '1');
+    const bad = await kubectl(['create', 'configmap', 'Bad_Proto', '-n', 'shop']);
+    t.equal(bad.code, 1);
+    t.match(bad.stderr, 'ConfigMap "Bad_Proto" is invalid: metadata.name: Invalid value: "Bad_Proto"');
+    t.match(await ok(t, ['create', 'deployment', 'made', '-n', 'shop', '--image=none', '--replicas=0', '--', '/bin/true']), 'deployment.apps/made created');
+    t.equal(await ok(t, ['get', 'deployment', 'made', '-n', 'shop', '-o', 'jsonpath={.spec.replicas} {.spec.template.spec.containers[0].command}']), '0 ["/bin/true"]');
   });
 
   t.test('get -w streams changes as they happen', async (t) => {

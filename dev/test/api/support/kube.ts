@@ -218,7 +218,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, handler: Handler
 
 /**
  * A Service without selector and the EndpointSlice that points it at 127.0.0.1:`targetPort`, as a stream of JSON
- * documents for `kubectl apply -f -` (not a `List`: kubectl validates those with /openapi/v2, which is not served).
+ * documents for `kubectl apply -f -`.
  */
 export function serviceTo(namespace: string, name: string, port: number, targetPort: number): string {
   return [
