@@ -1,7 +1,8 @@
 /**
  * kube-aggregator's availability controller for the local API: every APIService backed by a Service gets its
  * `Available` condition from {@link apiServiceAvailability} whenever an APIService, Service, Endpoints or
- * EndpointSlice changes, and again every `intervalMs` (a backend may come or go without any object changing).
+ * EndpointSlice changes, and again every `intervalMs` while there are APIServices (a backend may come or go without
+ * any object changing; that timer is unref'd, a background resync).
  * One round of checks at a time; changes during a round make one more. The status is written only when the
  * condition's status, reason or message changed, so an unchanged world writes nothing.
  */
@@ -88,8 +89,10 @@ export class ApiServiceAvailability {
       if (this.#again) {
         this.#again = false;
         void this.check();
-      } else {
+      } else if (this.#store.list(API_SERVICES).length > 0) {
+        // A resync in the background: it never keeps the process alive on its own.
         this.#timer = setTimeout(() => void this.check(), this.#options.intervalMs ?? RECHECK_INTERVAL_MS);
+        this.#timer.unref();
       }
     });
     return this.#round;
