@@ -4,8 +4,8 @@
  * the object with its replicas changed. Where replicas live comes from the type ({@link ScaleSubresource}): fixed
  * for apps/v1, the CRD's `subresources.scale` paths for custom resources. Pure.
  */
-import { labelSelectorString } from '@loom/shared/k8s';
 import type { ResourceType, ScaleSubresource } from './registry.js';
+import { selectorString } from './table/labels.js';
 import { ApiError, badRequest, invalid } from './status.js';
 import type { KubeObject } from './store.js';
 
@@ -52,8 +52,7 @@ function scaleSpecOf(type: ResourceType): ScaleSubresource {
 /** The label selector string a Scale reports: apps/v1 kinds format spec.selector; custom resources read labelSelectorPath. */
 function selectorOf(type: ResourceType, scale: ScaleSubresource, object: KubeObject): string | undefined {
   if (type.group === 'apps') {
-    const selector = read(object, '.spec.selector');
-    return labelSelectorString(isRecord(selector) ? selector : undefined);
+    return selectorString(read(object, '.spec.selector'));
   }
   if (scale.labelSelectorPath === undefined) return undefined;
   const value = read(object, scale.labelSelectorPath);

@@ -109,27 +109,3 @@ export function labelSelectorErrors(selector: unknown, path = ''): string[] {
 export function validateLabelSelector(selector: unknown, path = ''): string | null {
   return aggregateErrors(labelSelectorErrors(selector, path));
 }
-
-/**
- * A LabelSelector as its selector string (LabelSelectorAsSelector(...).String()): requirements sorted by key,
- * matchLabels as `k=v`, `k in (a,b)` and `k notin (a,b)` with sorted values, `k` for Exists and `!k` for
- * DoesNotExist, joined by commas. An empty selector is '' (everything); a missing one is undefined (nothing).
- */
-export function labelSelectorString(selector: LabelSelector | undefined | null): string | undefined {
-  if (selector === undefined || selector === null) return undefined;
-  const parts: { key: string; text: string }[] = [];
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) parts.push({ key: k, text: `${k}=${v}` });
-  for (const req of selector.matchExpressions ?? []) {
-    const values = [...new Set(req.values ?? [])].sort().join(',');
-    const text =
-      req.operator === 'In' ? `${req.key} in (${values})`
-      : req.operator === 'NotIn' ? `${req.key} notin (${values})`
-      : req.operator === 'Exists' ? req.key
-      : req.operator === 'DoesNotExist' ? `!${req.key}`
-      : `${req.key} ${String(req.operator)} (${values})`;
-    parts.push({ key: req.key, text });
-  }
-  // sort.Sort(ByKey): stable for equal keys in Go's sort? Kubernetes uses sort.Sort, so order equal keys by text too.
-  parts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
-  return parts.map((p) => p.text).join(',');
-}

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { labelSelectorErrors, labelSelectorString, matchesSelector, matchesServiceSelector, validateLabelSelector } from '../../src/k8s/selector.js';
+import { labelSelectorErrors, matchesSelector, matchesServiceSelector, validateLabelSelector } from '../../src/k8s/selector.js';
 import type { LabelSelector } from '../../src/k8s/model.js';
 
 const NAME_PART =
@@ -155,28 +155,5 @@ t.test('validateLabelSelector: Kubernetes ValidateLabelSelector, messages and pa
     "s.matchExpressions[0].values: Required value: must be specified when `operator` is 'In' or 'NotIn'",
     's.matchExpressions[1].operator: Invalid value: "X": not a valid selector operator',
   ]);
-  t.end();
-});
-
-t.test('labelSelectorString: the selector as kubectl and the Scale subresource print it', (t) => {
-  const cases: [string, LabelSelector | undefined, string | undefined][] = [
-    ['missing selects nothing', undefined, undefined],
-    ['empty selects everything', {}, ''],
-    ['matchLabels sorted by key', { matchLabels: { tier: 'back', app: 'orders' } }, 'app=orders,tier=back'],
-    [
-      'every operator, values sorted and deduplicated',
-      {
-        matchLabels: { app: 'web' },
-        matchExpressions: [
-          { key: 'zone', operator: 'NotIn', values: ['b', 'a'] },
-          { key: 'version', operator: 'In', values: ['v2', 'v1', 'v2'] },
-          { key: 'canary', operator: 'DoesNotExist' },
-          { key: 'team', operator: 'Exists' },
-        ],
-      },
-      'app=web,!canary,team,version in (v1,v2),zone notin (a,b)',
-    ],
-  ];
-  for (const [name, selector, want] of cases) t.equal(labelSelectorString(selector), want, name);
   t.end();
 });
