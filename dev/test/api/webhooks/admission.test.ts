@@ -3,16 +3,15 @@
  * with patches, denials, nonsense or nothing at all.
  */
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { mintCa } from '@loom/ca/testing';
-import { generateKeySync } from '@loom/shared/identity';
 import { createLogger } from '@loom/shared/runtime';
 import t, { type Test } from 'tap';
 import { ApiError } from '../../../src/api/status.js';
 import type { KubeObject } from '../../../src/api/store.js';
 import { Admission, type AdmissionAttributes, type AdmissionOptions } from '../../../src/api/webhooks/admission.js';
 import { AdmissionError } from '../../../src/api/webhooks/errors.js';
+import { HANG, reviewServer } from './support.js';
 
 const ca = mintCa();
 const caBundle = Buffer.from(ca.rootPem).toString('base64');
@@ -21,7 +20,6 @@ const otherBundle = Buffer.from(mintCa().rootPem).toString('base64');
 type Review = { apiVersion: string; kind: string; request: Record<string, unknown> & { uid: string; object: KubeObject | null; oldObject: KubeObject | null } };
 /** A handler answers with a whole AdmissionReview (any JSON, or a promise of it), or HANG: no answer until the test ends. */
 type Handler = (review: Review, path: string) => unknown;
-const HANG = Symbol('hang');
 
 interface Webhooks {
   readonly port: number;
@@ -32,35 +30,8 @@ interface Webhooks {
 
 /** One HTTPS server for the webhooks of a test (`hook.webhooks.svc`), dispatching by path. */
 async function webhooks(t: Test, handlers: Record<string, Handler>): Promise<Webhooks> {
-  const key = generateKeySync('ec-p256');
-  const issued = ca.authority.issue(key.publicKey, { dnsNames: ['hook.webhooks.svc'] });
-  const calls: { path: string; review: Review }[] = [];
-  const hanging: (() => void)[] = [];
-  const server = createServer({ key: key.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), cert: issued.chain.join('') }, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const path = (req.url ?? '').split('?')[0] ?? '';
-      const review = JSON.parse(Buffer.concat(chunks).toString()) as Review;
-      calls.push({ path, review });
-      const handler = handlers[path];
-      void Promise.resolve(handler === undefined ? { error: `no handler for ${path}` } : handler(review, path)).then((answer) => {
-        if (answer === HANG) {
-          hanging.push(() => res.destroy());
-          return;
-        }
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(answer));
-      });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    for (const h of hanging) h();
-    server.closeAllConnections();
-    server.close();
-  });
-  return { port: (server.address() as AddressInfo).port, calls, count: (path) => calls.filter((c) => c.path === path).length };
+  const server = await reviewServer<Review>(t, ca, 'hook.webhooks.svc', handlers, (path) => ({ error: `no handler for ${path}` }));
+  return { ...server, count: (path) => server.calls.filter((c) => c.path === path).length };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

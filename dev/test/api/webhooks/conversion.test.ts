@@ -1,14 +1,13 @@
 /** Custom resources converted through a real conversion webhook (an HTTPS server on 127.0.0.1), and without one. */
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { mintCa } from '@loom/ca/testing';
-import { generateKeySync } from '@loom/shared/identity';
 import { silentLogger } from '@loom/shared/runtime';
 import t, { type Test } from 'tap';
 import { ApiError } from '../../../src/api/status.js';
 import type { KubeObject } from '../../../src/api/store.js';
 import { convertObjects, type ConversionOptions } from '../../../src/api/webhooks/conversion.js';
+import { HANG, reviewServer } from './support.js';
 
 const ca = mintCa();
 const caBundle = Buffer.from(ca.rootPem).toString('base64');
@@ -19,36 +18,15 @@ interface ConversionReview {
   request: { uid: string; desiredAPIVersion: string; objects: KubeObject[] };
 }
 type Handler = (review: ConversionReview) => unknown;
-const HANG = Symbol('hang');
 
 async function converter(t: Test, handlers: Record<string, Handler>): Promise<{ port: number; calls: ConversionReview[] }> {
-  const key = generateKeySync('ec-p256');
-  const issued = ca.authority.issue(key.publicKey, { dnsNames: ['conv.webhooks.svc'] });
-  const calls: ConversionReview[] = [];
-  const hanging: (() => void)[] = [];
-  const server = createServer({ key: key.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), cert: issued.chain.join('') }, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const review = JSON.parse(Buffer.concat(chunks).toString()) as ConversionReview;
-      calls.push(review);
-      const handler = handlers[(req.url ?? '').split('?')[0] ?? ''];
-      const answer = handler === undefined ? {} : handler(review);
-      if (answer === HANG) {
-        hanging.push(() => res.destroy());
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(answer));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    for (const h of hanging) h();
-    server.closeAllConnections();
-    server.close();
-  });
-  return { port: (server.address() as AddressInfo).port, calls };
+  const server = await reviewServer<ConversionReview>(t, ca, 'conv.webhooks.svc', handlers, () => ({}));
+  return {
+    port: server.port,
+    get calls() {
+      return server.calls.map((c) => c.review);
+    },
+  };
 }
 
 const crd = (conversion?: unknown): KubeObject => ({

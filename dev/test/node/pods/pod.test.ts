@@ -5,30 +5,16 @@
  * restart policies and the phases they lead to, the user a container runs as, containers waiting for a missing
  * ConfigMap key or volume until it appears, and deletion killing the whole process tree and the namespace.
  */
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { listNetns, netnsUnavailable, pidsInNetns } from '@loom/shared/netns';
 import t from 'tap';
 import type { KubeObject } from '../../../src/api/store.js';
-import { condition, containerStatus, harness, stateOf, statusOf, waitFor } from './support.js';
+import { alive, condition, containerStatus, harness, stateOf, statusOf, text, waitFor } from './support.js';
 
 const unavailable = netnsUnavailable();
 
-async function text(stream: Readable): Promise<string> {
-  let out = '';
-  for await (const chunk of stream) out += String(chunk);
-  return out;
-}
 
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 const lines = async (path: string): Promise<string[]> => (await readFile(path, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '');
 const sh = (script: string): string[] => ['sh', '-c', script];

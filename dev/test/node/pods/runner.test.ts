@@ -6,33 +6,19 @@
  * changes, tokens issued again before they expire, `kubectl logs` answers, the event for an image without a
  * command, and `stop()` leaving nothing running.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { listNetns, netnsUnavailable, pidsInNetns } from '@loom/shared/netns';
 import t from 'tap';
 import { EVENT_SOURCE } from '../../../src/node/pods/events.js';
 import { SERVICE_ACCOUNT_PATH } from '../../../src/node/pods/pod.js';
 import { LogsError } from '../../../src/node/pods/runner.js';
-import { condition, containerStatus, harness, stateOf, statusOf, waitFor, type Harness } from './support.js';
+import { alive, condition, containerStatus, harness, stateOf, statusOf, text, waitFor, type Harness } from './support.js';
 
 const unavailable = netnsUnavailable();
 
-async function text(stream: Readable): Promise<string> {
-  let out = '';
-  for await (const chunk of stream) out += String(chunk);
-  return out;
-}
 
-/** Whether a process runs (a zombie waiting to be reaped does not). */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 const SERVER = `
 const http = require('http'), fs = require('fs'), os = require('os');

@@ -5,9 +5,11 @@
  * Store/Objects/Registry with short back-offs. Everything is named after this process's pid and removed in
  * teardown (and what a killed run left is removed first).
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   addAddress,
@@ -233,4 +235,20 @@ export function stateOf(status: Json | undefined): [string, Json] | undefined {
   if (state === undefined) return undefined;
   const [kind] = Object.keys(state);
   return kind === undefined ? undefined : [kind, state[kind] as Json];
+}
+
+/** A stream read to its end as text. */
+export async function text(stream: Readable): Promise<string> {
+  let out = '';
+  for await (const chunk of stream) out += String(chunk);
+  return out;
+}
+
+/** Whether a process runs (a zombie waiting to be reaped does not: PID 1 here does not reap). */
+export function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
